@@ -1,0 +1,2 @@
+// Placeholder until the rule engine lands.
+#include "routing/rule_table.h"

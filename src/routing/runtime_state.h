@@ -1,0 +1,48 @@
+#pragma once
+
+// RuntimeState holds what changes while detour runs and survives reloads: flag values and pool
+// health. Compiled rule tables keep raw pointers to its cells, which never move (std::deque),
+// so the request path reads them with one relaxed atomic load and no lock.
+
+#include <atomic>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace detour {
+
+struct FlagCell {
+  std::atomic<bool> value{false};
+  // Set by the admin API; a reload then keeps `value` instead of taking the config's default.
+  std::atomic<bool> overridden{false};
+};
+
+struct PoolCell {
+  // True when the pool has no healthy backend. Written by the health checker.
+  std::atomic<bool> down{false};
+};
+
+class RuntimeState {
+ public:
+  // Returns the cell for flag `name`, creating it with `initial` when new. For an existing cell
+  // that was not overridden at runtime, the value is reset to `initial` (the config's default
+  // or env value wins at reload). Thread-safe; called when compiling a table, never per request.
+  FlagCell* flagCell(const std::string& name, bool initial);
+  // Returns the cell for pool `name`, creating it (not down) when new. Thread-safe.
+  PoolCell* poolCell(const std::string& name);
+
+  // Lookups for the admin API and tools; nullptr when absent. Thread-safe.
+  FlagCell* findFlag(const std::string& name);
+  PoolCell* findPool(const std::string& name);
+
+ private:
+  std::mutex mu_;
+  std::deque<FlagCell> flag_cells_;
+  std::deque<PoolCell> pool_cells_;
+  std::map<std::string, FlagCell*, std::less<>> flags_;
+  std::map<std::string, PoolCell*, std::less<>> pools_;
+};
+
+}  // namespace detour
