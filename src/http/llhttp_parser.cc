@@ -1,1 +1,393 @@
+// The only file that includes llhttp.h (style P6). llhttp is built in strict mode with no
+// lenient flags; on top of it detour rejects what strict llhttp 8.1 still lets through.
+
+#include <llhttp.h>
+
+#include <string>
+#include <vector>
+
+#include "common/string_util.h"
 #include "http/parser.h"
+
+namespace detour {
+namespace {
+
+struct Span {
+  uint32_t off = 0;
+  uint32_t len = 0;
+};
+
+enum class Stop { kNone, kHead, kMessage };
+
+bool isTchar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
+    case '.': case '^': case '_': case '`': case '|': case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+class LlhttpParser final : public Http1Parser {
+ public:
+  LlhttpParser(Kind kind, const ParserLimits& limits) : kind_(kind), limits_(limits) {
+    llhttp_init(&parser_, kind == Kind::kRequest ? HTTP_REQUEST : HTTP_RESPONSE, &settings());
+    parser_.data = this;
+  }
+
+  ParseResult execute(const char* data, size_t len) override;
+  ParseResult finish() override;
+  const MessageHead& head() const override { return head_; }
+  void skipBody() override { parser_.flags |= F_SKIPBODY; }
+  uint64_t bodyBytes() const override { return body_bytes_; }
+  bool inMessage() const override { return in_message_; }
+  bool headComplete() const override { return head_complete_; }
+  int errorStatus() const override { return error_status_; }
+  std::string_view errorReason() const override { return error_reason_; }
+
+ private:
+  static const llhttp_settings_t& settings();
+  static LlhttpParser& self(llhttp_t* p) { return *static_cast<LlhttpParser*>(p->data); }
+
+  // llhttp callbacks, one member each.
+  int onMessageBegin();
+  int onSpan(Span& span, const char* at, size_t n);
+  int onHeaderField(const char* at, size_t n);
+  int onHeaderValue(const char* at, size_t n);
+  int onHeadersComplete();
+  int onMessageComplete();
+
+  ParseResult fail(int status, std::string reason, size_t consumed);
+  ParseResult failFromLlhttp(llhttp_errno_t err, const char* data, size_t len, size_t consumed);
+  void scanHead(const char* data, size_t n);
+  void buildHead();
+  bool validateRequestHead();
+  int transferEncodingStatus() const;
+  int unknownMethodStatus(const char* data, size_t len, size_t at) const;
+  std::string_view view(Span s) const { return std::string_view(buf_).substr(s.off, s.len); }
+
+  llhttp_t parser_{};
+  Kind kind_;
+  ParserLimits limits_;
+  MessageHead head_;
+  std::string buf_;  // method, target, reason and header bytes of the current head
+  Span method_, target_, reason_;
+  std::vector<std::pair<Span, Span>> fields_;
+  enum class Last { kNone, kField, kValue } last_ = Last::kNone;
+  Stop stop_ = Stop::kNone;
+  size_t head_bytes_ = 0;
+  uint64_t body_bytes_ = 0;
+  bool in_message_ = false;
+  bool head_complete_ = false;
+  bool in_url_ = false;
+  bool paused_ = false;
+  bool dead_ = false;
+  bool obs_fold_ = false;
+  bool bare_lf_ = false;  // a LF not preceded by CR anywhere in the head
+  char prev_byte_ = '\n';
+  std::string probe_;  // the first bytes of a request line, to tell unknown from malformed methods
+  int error_status_ = 0;
+  std::string error_reason_;
+};
+
+const llhttp_settings_t& LlhttpParser::settings() {
+  static const llhttp_settings_t s = [] {
+    llhttp_settings_t st;
+    llhttp_settings_init(&st);
+    st.on_message_begin = [](llhttp_t* p) { return self(p).onMessageBegin(); };
+    st.on_method = [](llhttp_t* p, const char* at, size_t n) {
+      return self(p).onSpan(self(p).method_, at, n);
+    };
+    st.on_url = [](llhttp_t* p, const char* at, size_t n) {
+      self(p).in_url_ = true;
+      return self(p).onSpan(self(p).target_, at, n);
+    };
+    st.on_url_complete = [](llhttp_t* p) {
+      self(p).in_url_ = false;
+      return 0;
+    };
+    st.on_status = [](llhttp_t* p, const char* at, size_t n) {
+      return self(p).onSpan(self(p).reason_, at, n);
+    };
+    st.on_header_field = [](llhttp_t* p, const char* at, size_t n) {
+      return self(p).onHeaderField(at, n);
+    };
+    st.on_header_value = [](llhttp_t* p, const char* at, size_t n) {
+      return self(p).onHeaderValue(at, n);
+    };
+    st.on_headers_complete = [](llhttp_t* p) { return self(p).onHeadersComplete(); };
+    st.on_body = [](llhttp_t* p, const char*, size_t n) {
+      self(p).body_bytes_ += n;
+      return 0;
+    };
+    st.on_message_complete = [](llhttp_t* p) { return self(p).onMessageComplete(); };
+    return st;
+  }();
+  return s;
+}
+
+int LlhttpParser::onMessageBegin() {
+  head_ = MessageHead{};
+  buf_.clear();
+  fields_.clear();
+  method_ = target_ = reason_ = Span{};
+  last_ = Last::kNone;
+  body_bytes_ = 0;
+  in_message_ = true;
+  head_complete_ = false;
+  obs_fold_ = false;
+  bare_lf_ = false;
+  return 0;
+}
+
+int LlhttpParser::onSpan(Span& span, const char* at, size_t n) {
+  if (span.len == 0) span.off = static_cast<uint32_t>(buf_.size());
+  buf_.append(at, n);
+  span.len += static_cast<uint32_t>(n);
+  return 0;
+}
+
+int LlhttpParser::onHeaderField(const char* at, size_t n) {
+  if (last_ != Last::kField) {
+    if (fields_.size() >= limits_.max_headers) {
+      error_status_ = 431;
+      llhttp_set_error_reason(&parser_, "too many header fields");
+      return HPE_USER;
+    }
+    fields_.emplace_back(Span{static_cast<uint32_t>(buf_.size()), 0}, Span{});
+    last_ = Last::kField;
+  }
+  return onSpan(fields_.back().first, at, n);
+}
+
+int LlhttpParser::onHeaderValue(const char* at, size_t n) {
+  if (fields_.empty()) return 0;
+  last_ = Last::kValue;
+  return onSpan(fields_.back().second, at, n);
+}
+
+int LlhttpParser::onHeadersComplete() {
+  stop_ = Stop::kHead;
+  return HPE_PAUSED;
+}
+
+int LlhttpParser::onMessageComplete() {
+  in_message_ = false;
+  stop_ = Stop::kMessage;
+  return HPE_PAUSED;
+}
+
+void LlhttpParser::buildHead() {
+  head_.method = view(method_);
+  head_.target = view(target_);
+  head_.reason = view(reason_);
+  head_.status = kind_ == Kind::kResponse ? llhttp_get_status_code(&parser_) : 0;
+  head_.version_major = llhttp_get_http_major(&parser_);
+  head_.version_minor = llhttp_get_http_minor(&parser_);
+  head_.headers.clear();
+  head_.headers.reserve(fields_.size());
+  for (const auto& [name, value] : fields_) {
+    HeaderView h{view(name), trimOws(view(value))};
+    head_.headers.push_back(h);
+    if (equalsIgnoreCase(h.name, "host")) {
+      if (head_.host_count++ == 0) head_.host = h.value;
+    } else if (equalsIgnoreCase(h.name, "expect")) {
+      head_.expect_continue = equalsIgnoreCase(h.value, "100-continue");
+    }
+  }
+  head_.chunked = (parser_.flags & F_CHUNKED) != 0;
+  head_.has_content_length = (parser_.flags & F_CONTENT_LENGTH) != 0;
+  head_.content_length = head_.has_content_length ? parser_.content_length : 0;
+  head_.upgrade = parser_.upgrade != 0 || (parser_.flags & F_UPGRADE) != 0;
+  head_.keep_alive = llhttp_should_keep_alive(&parser_) != 0;
+}
+
+// Transfer-Encoding in a request: detour accepts exactly `chunked`. chunked not last (or twice)
+// makes the length undeterminable: 400 (RFC 9112 §6.3). Any other coding: 501 (§6.1).
+int LlhttpParser::transferEncodingStatus() const {
+  std::vector<std::string_view> codings;
+  for (const auto& [name, value] : fields_) {
+    if (!equalsIgnoreCase(view(name), "transfer-encoding")) continue;
+    std::string_view v = view(value);
+    while (true) {
+      size_t comma = v.find(',');
+      std::string_view item = trimOws(v.substr(0, comma));
+      size_t semi = item.find(';');
+      codings.push_back(trimOws(item.substr(0, semi)));
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
+    }
+  }
+  if (codings.empty()) return 0;
+  size_t chunked = 0;
+  for (size_t i = 0; i < codings.size(); ++i) {
+    if (equalsIgnoreCase(codings[i], "chunked")) {
+      ++chunked;
+      if (i + 1 != codings.size()) return 400;
+    }
+  }
+  if (chunked > 1) return 400;
+  for (auto c : codings) {
+    if (!equalsIgnoreCase(c, "chunked")) {
+      bool token = !c.empty();
+      for (char ch : c) token = token && isTchar(ch);
+      return token ? 501 : 400;
+    }
+  }
+  return 0;
+}
+
+bool LlhttpParser::validateRequestHead() {
+  auto reject = [&](int status, const char* why) {
+    error_status_ = status;
+    error_reason_ = why;
+    return false;
+  };
+  if (obs_fold_) return reject(400, "obsolete line folding in header (RFC 9112 §5.2)");
+  if (bare_lf_) return reject(400, "bare LF in the request head (RFC 9112 §2.2)");
+  if (head_.host_count > 1) return reject(400, "more than one Host header");
+  if (head_.host_count == 0 && head_.version_minor >= 1) return reject(400, "missing Host header");
+  bool has_te = false;
+  for (const auto& h : head_.headers) has_te = has_te || equalsIgnoreCase(h.name, "transfer-encoding");
+  if (has_te) {
+    if (head_.isHttp10()) return reject(400, "Transfer-Encoding in an HTTP/1.0 request");
+    int st = transferEncodingStatus();
+    if (st == 501) return reject(501, "unsupported transfer coding");
+    if (st != 0) return reject(st, "invalid Transfer-Encoding");
+  }
+  return true;
+}
+
+// Obsolete line folding: a header line that starts with SP or HTAB. llhttp 8.1 folds it into
+// the previous value even in strict mode, which would let " Content-Length: 38" hide inside
+// another header; detour rejects it (RFC 9112 §5.2 allows a server to reject with 400).
+void LlhttpParser::scanHead(const char* data, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    char c = data[i];
+    if (prev_byte_ == '\n' && (c == ' ' || c == '\t') && in_message_) obs_fold_ = true;
+    if (c == '\n' && prev_byte_ != '\r') bare_lf_ = true;
+    prev_byte_ = c;
+  }
+}
+
+ParseResult LlhttpParser::fail(int status, std::string reason, size_t consumed) {
+  dead_ = true;
+  in_message_ = false;
+  error_status_ = status;
+  error_reason_ = std::move(reason);
+  return {ParseEvent::kError, consumed};
+}
+
+int LlhttpParser::unknownMethodStatus(const char* data, size_t len, size_t at) const {
+  std::string method = probe_;
+  for (size_t i = at; i < len && data[i] != ' ' && data[i] != '\r' && data[i] != '\n'; ++i)
+    method += data[i];
+  size_t start = method.find_first_not_of("\r\n");
+  if (start == std::string::npos) return 400;
+  bool token = true;
+  for (size_t i = start; i < method.size(); ++i) token = token && isTchar(method[i]);
+  return token ? 501 : 400;
+}
+
+ParseResult LlhttpParser::failFromLlhttp(llhttp_errno_t err, const char* data, size_t len,
+                                         size_t consumed) {
+  std::string reason = llhttp_get_error_reason(&parser_) ? llhttp_get_error_reason(&parser_)
+                                                          : llhttp_errno_name(err);
+  switch (err) {
+    case HPE_USER:
+      return fail(error_status_ ? error_status_ : 400, reason, consumed);
+    case HPE_INVALID_METHOD:
+      if (kind_ == Kind::kRequest) return fail(unknownMethodStatus(data, len, consumed), reason, consumed);
+      return fail(400, reason, consumed);
+    case HPE_INVALID_VERSION:
+      return fail(505, reason, consumed);
+    case HPE_PAUSED_H2_UPGRADE:
+      return fail(505, "HTTP/2 connection preface on an HTTP/1.1 listener", consumed);
+    case HPE_INVALID_TRANSFER_ENCODING: {
+      int st = transferEncodingStatus();
+      return fail(st == 501 ? 501 : 400, reason, consumed);
+    }
+    default:
+      return fail(400, reason, consumed);
+  }
+}
+
+ParseResult LlhttpParser::execute(const char* data, size_t len) {
+  if (dead_) return {ParseEvent::kError, 0};
+  if (paused_) {
+    llhttp_resume(&parser_);
+    paused_ = false;
+  }
+  bool in_head = !head_complete_;
+  size_t feed = len;
+  if (in_head) {
+    size_t room = limits_.max_head_bytes > head_bytes_ ? limits_.max_head_bytes - head_bytes_ : 0;
+    if (feed > room) feed = room;
+  }
+  stop_ = Stop::kNone;
+  llhttp_errno_t err = llhttp_execute(&parser_, data, feed);
+  size_t consumed = feed;
+  if (err != HPE_OK && llhttp_get_error_pos(&parser_) != nullptr)
+    consumed = static_cast<size_t>(llhttp_get_error_pos(&parser_) - data);
+  if (in_head) {
+    scanHead(data, consumed);
+    head_bytes_ += consumed;
+    if (kind_ == Kind::kRequest && probe_.size() < 32)
+      probe_.append(data, std::min(consumed, 32 - probe_.size()));
+  }
+  if (err == HPE_PAUSED) {
+    paused_ = true;
+    if (stop_ == Stop::kHead) {
+      head_complete_ = true;
+      buildHead();
+      if (kind_ == Kind::kRequest && !validateRequestHead())
+        return fail(error_status_, error_reason_, consumed);
+      if (kind_ == Kind::kResponse && (obs_fold_ || bare_lf_))
+        return fail(400, "obsolete line folding or bare LF in the response head", consumed);
+      return {ParseEvent::kHeadComplete, consumed};
+    }
+    head_bytes_ = 0;
+    head_complete_ = false;  // the next bytes belong to the next message's head
+    probe_.clear();
+    prev_byte_ = '\n';
+    return {ParseEvent::kMessageComplete, consumed};
+  }
+  if (err == HPE_PAUSED_UPGRADE) {
+    // The rest of the connection is another protocol: no further HTTP/1 parsing.
+    dead_ = true;
+    in_message_ = false;
+    error_status_ = 0;
+    return {ParseEvent::kMessageComplete, consumed};
+  }
+  if (err != HPE_OK) return failFromLlhttp(err, data, len, consumed);
+  if (in_head && !head_complete_ && head_bytes_ >= limits_.max_head_bytes) {
+    return fail(in_url_ ? 414 : 431, in_url_ ? "request-target too long" : "request head too large",
+                consumed);
+  }
+  return {ParseEvent::kNeedMore, consumed};
+}
+
+ParseResult LlhttpParser::finish() {
+  if (dead_) return {ParseEvent::kError, 0};
+  if (paused_) {
+    llhttp_resume(&parser_);
+    paused_ = false;
+  }
+  if (!in_message_) return {ParseEvent::kNeedMore, 0};
+  stop_ = Stop::kNone;
+  llhttp_errno_t err = llhttp_finish(&parser_);
+  if ((err == HPE_OK || err == HPE_PAUSED) && !in_message_) {
+    return {ParseEvent::kMessageComplete, 0};
+  }
+  return fail(400, "connection closed before the message ended", 0);
+}
+
+}  // namespace
+
+std::unique_ptr<Http1Parser> Http1Parser::create(Kind kind, const ParserLimits& limits) {
+  return std::make_unique<LlhttpParser>(kind, limits);
+}
+
+}  // namespace detour
