@@ -1,17 +1,167 @@
-// Placeholder until the loader lands.
+// The loader's entry points: YAML text -> nodes (the only place yaml-cpp exceptions are caught)
+// -> the top-level map, read section by section in dependency order -> cross-section checks.
+
 #include "config/config_loader.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "config/config_node.h"
+#include "config/config_sections.h"
 
 namespace detour {
 
-LoadResult loadConfigString(std::string_view, const std::string& file, const std::string&) {
-  LoadResult r;
-  r.diagnostics.error(file, {1, 1}, "config loader not implemented yet");
-  return r;
+namespace {
+
+constexpr Pos kFileStart{1, 1};
+
+// True when the indentation of line `line` (0-based) of `text` holds a tab.
+bool indentedWithTab(std::string_view text, int line) {
+  size_t start = 0;
+  for (int i = 0; i < line && start != std::string_view::npos; ++i) {
+    start = text.find('\n', start);
+    if (start != std::string_view::npos) ++start;
+  }
+  for (size_t i = start; i != std::string_view::npos && i < text.size(); ++i) {
+    if (text[i] == '\t') return true;
+    if (text[i] != ' ') return false;
+  }
+  return false;
 }
 
-LoadResult loadConfigFile(const std::string& path) { return loadConfigString("", path, "."); }
+// A fix to add to yaml-cpp's terse syntax messages.
+std::string syntaxHint(const std::string& message, bool tab) {
+  if (tab) return " (YAML does not allow tabs for indentation: use spaces)";
+  if (message == "illegal map value") {
+    return " (quote values that contain ': ', and check the indentation)";
+  }
+  if (message == "end of map not found" || message == "end of sequence not found") {
+    return " (check the indentation)";
+  }
+  if (message == "end of map flow not found") {
+    return " (a '{' is not closed, or a value inside it holds ': ' and needs quotes)";
+  }
+  if (message == "end of sequence flow not found") return " (a '[' is not closed)";
+  return "";
+}
 
-std::optional<Duration> parseDuration(std::string_view) { return std::nullopt; }
-std::optional<EpochMillis> parseRfc3339(std::string_view) { return std::nullopt; }
+Pos markToPos(const YAML::Mark& mark) {
+  if (mark.line < 0 || mark.column < 0) return kFileStart;
+  return {mark.line + 1, mark.column + 1};
+}
+
+void readVersion(ConfigReporter& r, const ConfigValue& value, Config& config) {
+  const YAML::Node& node = value.node;
+  if (node.IsScalar() && node.Tag() != "!" && node.Scalar() == "1") {
+    config.version = 1;
+    return;
+  }
+  r.error(value.pos, "'version' must be 1 (got " + describePlain(node) + ")");
+}
+
+// An admin listener on a traffic listener's address would take its connections.
+void checkAdminAddress(ConfigReporter& r, const Config& config) {
+  if (!config.admin.listen) return;
+  const ListenerConfig& admin = *config.admin.listen;
+  for (const auto& listener : config.server.listen) {
+    if (listener.address.port() != 0 && listener.address.toString() == admin.address.toString()) {
+      r.error(admin.pos, "admin listen address " + quoteText(admin.text) +
+                             " is also a traffic listener (line " +
+                             std::to_string(listener.pos.line) + "): use another port");
+      return;
+    }
+  }
+}
+
+void readTop(ConfigReporter& r, const YAML::Node& root, Config& config) {
+  if (!root.IsDefined() || root.IsNull()) {
+    r.error(kFileStart,
+            "the config file is empty: it needs at least 'server' (with 'listen') "
+            "and 'rules'");
+    return;
+  }
+  ConfigValue top{root, "", "the config file", kFileStart, kFileStart};
+  ConfigMap map(r, top, "the top-level map",
+                {"version", "server", "admin", "log", "flags", "pools", "rules"},
+                {{"routes", "rules"},
+                 {"upstreams", "pools"},
+                 {"backends", "pools"},
+                 {"logging", "log"},
+                 {"listen", "server"}});
+  if (!map.isMap()) return;
+  if (auto v = map.get("version")) readVersion(r, *v, config);
+  if (auto v = map.require("server")) readServer(r, *v, config.server);
+  if (auto v = map.get("admin")) readAdmin(r, *v, config.admin);
+  if (auto v = map.get("log")) readLog(r, *v, config.log);
+  if (auto v = map.get("flags")) readFlags(r, *v, config.flags);
+  if (auto v = map.get("pools")) readPools(r, *v, config.pools);
+  if (auto v = map.get("rules")) {
+    readRules(r, *v, config);
+  } else if (!map.suggested("rules")) {
+    r.warning(kFileStart, "no rules: every request gets 404");
+  }
+  checkAdminAddress(r, config);
+}
+
+// Parses the YAML text (one document) and reads it; catches every yaml-cpp exception.
+void parseAndRead(ConfigReporter& r, std::string_view yaml, Config& config) {
+  try {
+    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
+    if (documents.size() > 1) {
+      r.error(nodePos(documents[1]),
+              "the config file holds more than one YAML document: "
+              "keep one (remove the second '---')");
+      return;
+    }
+    readTop(r, documents.empty() ? YAML::Node() : documents[0], config);
+  } catch (const YAML::Exception& e) {
+    bool tab = e.mark.line >= 0 && indentedWithTab(yaml, e.mark.line);
+    r.error(markToPos(e.mark), "YAML syntax error: " + e.msg + syntaxHint(e.msg, tab));
+  } catch (const std::exception& e) {
+    r.error(kFileStart, std::string("cannot read the config: ") + e.what());
+  }
+}
+
+// Reads the file at `path` into `out`; returns "" or the reason it could not.
+std::string readWholeFile(const std::string& path, std::string& out) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return "it is a directory";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::strerror(errno);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return std::strerror(errno);
+  out = text.str();
+  return "";
+}
+
+}  // namespace
+
+LoadResult loadConfigString(std::string_view yaml, const std::string& file,
+                            const std::string& base_dir) {
+  LoadResult result;
+  ConfigReporter reporter(file, base_dir, result.diagnostics);
+  Config config;
+  config.file = file;
+  parseAndRead(reporter, yaml, config);
+  result.diagnostics.sortByPosition();
+  if (reporter.errorCount() == 0) result.config = std::move(config);
+  return result;
+}
+
+LoadResult loadConfigFile(const std::string& path) {
+  std::string text;
+  std::string error = readWholeFile(path, text);
+  if (!error.empty()) {
+    LoadResult result;
+    result.diagnostics.error(path, kFileStart, "cannot read the config file: " + error);
+    return result;
+  }
+  std::string base_dir = std::filesystem::path(path).parent_path().string();
+  return loadConfigString(text, path, base_dir.empty() ? "." : base_dir);
+}
 
 }  // namespace detour

@@ -41,6 +41,7 @@ class LlhttpParser final : public Http1Parser {
   ParseResult finish() override;
   const MessageHead& head() const override { return head_; }
   void skipBody() override { parser_.flags |= F_SKIPBODY; }
+  void setBodySink(BodySink* sink) override { body_sink_ = sink; }
   uint64_t bodyBytes() const override { return body_bytes_; }
   bool inMessage() const override { return in_message_; }
   bool headComplete() const override { return head_complete_; }
@@ -79,6 +80,7 @@ class LlhttpParser final : public Http1Parser {
   Stop stop_ = Stop::kNone;
   size_t head_bytes_ = 0;
   uint64_t body_bytes_ = 0;
+  BodySink* body_sink_ = nullptr;
   bool in_message_ = false;
   bool head_complete_ = false;
   bool in_url_ = false;
@@ -118,8 +120,9 @@ const llhttp_settings_t& LlhttpParser::settings() {
       return self(p).onHeaderValue(at, n);
     };
     st.on_headers_complete = [](llhttp_t* p) { return self(p).onHeadersComplete(); };
-    st.on_body = [](llhttp_t* p, const char*, size_t n) {
+    st.on_body = [](llhttp_t* p, const char* at, size_t n) {
       self(p).body_bytes_ += n;
+      if (self(p).body_sink_ != nullptr) self(p).body_sink_->onBodyData(at, n);
       return 0;
     };
     st.on_message_complete = [](llhttp_t* p) { return self(p).onMessageComplete(); };

@@ -34,6 +34,13 @@ struct ParserLimits {
   size_t max_headers = 128;       // header fields; over: 431
 };
 
+// Receives decoded body bytes (chunk framing removed) as the parser consumes them.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  virtual void onBodyData(const char* data, size_t len) = 0;
+};
+
 class Http1Parser {
  public:
   enum class Kind { kRequest, kResponse };
@@ -56,6 +63,9 @@ class Http1Parser {
   // Responses only: the message is the answer to a HEAD request (or a 2xx to CONNECT), so it
   // has no body whatever its headers say. Call right after kHeadComplete.
   virtual void skipBody() = 0;
+
+  // Decoded body bytes go to `sink` (null: nowhere). The sink must outlive its use.
+  virtual void setBodySink(BodySink* sink) = 0;
 
   // Decoded body bytes seen so far in the current message (chunk framing excluded).
   virtual uint64_t bodyBytes() const = 0;

@@ -173,6 +173,8 @@ struct StatusCase {
   int status;
 };
 
+void PrintTo(const StatusCase& c, std::ostream* os) { *os << c.name; }
+
 class ParserStatusTest : public ::testing::TestWithParam<StatusCase> {};
 
 TEST_P(ParserStatusTest, MapsToTheContractStatus) {

@@ -1,0 +1,34 @@
+#pragma once
+
+// A request described on the command line or in a cases file ("POST https://h/p?q" plus
+// headers), turned into the RequestView the rule table matches. Used by explain and test.
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "routing/decision.h"
+#include "routing/request_view.h"
+
+namespace detour {
+
+struct RequestSpec {
+  std::string method;
+  ParsedUrl url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<HeaderView> header_views;  // views into `headers`; filled by view()
+
+  // Parses "METHOD URL"; returns an error message or empty.
+  std::string parseLine(const std::string& line);
+  // Parses an absolute URL; returns an error message or empty.
+  std::string setUrl(const std::string& url);
+  // Parses "Name: value"; returns an error message or empty.
+  std::string addHeader(const std::string& header);
+  // The view of this request; valid while *this lives and is not modified.
+  RequestView view();
+};
+
+// Text for `detour explain` and failure messages: "rule 'x' -> 307 /api/v2/orders".
+std::string describeDecision(const Decision& d);
+
+}  // namespace detour

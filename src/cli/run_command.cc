@@ -1,0 +1,26 @@
+#include "cli/commands.h"
+
+#include <cstdio>
+
+#include "logging/logging.h"
+#include "server/server.h"
+
+namespace detour {
+
+int runServerCommand(const CliOptions& opts) {
+  setupLogging("info");
+  ServerOptions so;
+  so.config_path = opts.configs.front();
+  so.ready_file = opts.ready_file;
+  auto server = Server::create(so);
+  if (!server) {
+    fprintf(stderr, "%s", server.status().message().c_str());
+    if (!server.status().message().empty() && server.status().message().back() != '\n')
+      fputc('\n', stderr);
+    fprintf(stderr, "detour: not started\n");
+    return 1;
+  }
+  return (*server)->run();
+}
+
+}  // namespace detour

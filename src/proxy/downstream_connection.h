@@ -1,0 +1,128 @@
+#pragma once
+
+// One client connection: a bufferevent, an HTTP/1.x parser and the state of the exchange in
+// progress. Requests are handled one at a time in order (pipelined bytes wait in the input
+// buffer), so responses always leave in request order.
+//
+// Phases:
+//   kWaiting  between requests; the idle timer runs
+//   kHead     a request head is arriving; the header timer runs from its first byte
+//   kBody     the request was answered locally; its body is read and dropped (bounded)
+//   kFlushClose  the last response is queued; once written the connection lingers
+//   kLinger   write side shut; input is read and dropped until EOF or the linger timer, so
+//             that the kernel does not reset the connection under the response (RFC 9112 §9.6)
+//
+// Owned by its Worker; deleted through the loop's deferred-delete list (style P5).
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/libevent_ptr.h"
+#include "common/net_address.h"
+#include "http/parser.h"
+#include "routing/rule_table.h"
+#include "server/event_loop.h"
+#include "server/listener.h"
+
+namespace detour {
+
+class Worker;
+struct ConfigSnapshot;
+
+class DownstreamConnection final : public Deletable {
+ public:
+  // Takes ownership of `fd`. Loop thread.
+  DownstreamConnection(Worker& worker, uint64_t id, evutil_socket_t fd, const SocketAddress& peer,
+                       const ListenerInfo& listener);
+  ~DownstreamConnection() override;
+
+  // Starts reading. Loop thread.
+  void start();
+  // For drain: closes at once when no request is in progress, else after the current
+  // exchange (its response gets Connection: close).
+  void closeWhenIdle();
+  // Closes at once. Loop thread.
+  void closeNow();
+
+  uint64_t id() const { return id_; }
+
+  // The most bytes of a locally answered request's body detour reads and drops to keep the
+  // connection; beyond it the answer carries Connection: close.
+  static constexpr uint64_t kMaxDiscardBytes = 64 * 1024;
+
+ private:
+  enum class Phase { kWaiting, kHead, kBody, kFlushClose, kLinger, kClosed };
+  enum class TimerMode { kNone, kIdle, kHeader, kBody, kLinger };
+
+  // What detour will answer for the current request; written once framing allows.
+  struct Answer {
+    enum class Kind { kNone, kRedirect, kRespond, kStatus } kind = Kind::kNone;
+    const CompiledRule* rule = nullptr;
+    int status = 0;
+    std::string location;
+    std::string extra_headers;
+  };
+
+  // libevent trampolines (style P5).
+  static void onReadCb(bufferevent* bev, void* ctx);
+  static void onWriteCb(bufferevent* bev, void* ctx);
+  static void onEventCb(bufferevent* bev, short what, void* ctx);
+  static void onTimerCb(evutil_socket_t fd, short what, void* ctx);
+
+  void onRead();
+  void onWrite();
+  void onEvent(short what);
+  void onTimer();
+
+  void processInput();
+  void onHeadComplete();
+  void onMessageComplete();
+  void onParseError();
+  void onInputExhausted();
+  void routeRequest();
+  void answerStatus(int status, std::string extra_headers = {});
+  void flushAnswer(bool close);
+  void endExchange();
+  void beginClose();
+  void startLinger();
+  void updateTimer();
+  void armTimer(TimerMode mode);
+  bool keepAlive() const;
+  bool outputBlocked() const;
+
+  Worker& worker_;
+  uint64_t id_;
+  BufferEventPtr bev_;
+  EventPtr timer_;
+  SocketAddress peer_;
+  std::string peer_ip_;
+  ListenerInfo listener_;
+  // The snapshot the current exchange runs on; re-taken from the worker only when the worker's
+  // changed, so that the shared count is not touched per request.
+  std::shared_ptr<const ConfigSnapshot> snapshot_;
+  std::unique_ptr<Http1Parser> parser_;
+  uint64_t parser_generation_ = 0;
+  Phase phase_ = Phase::kWaiting;
+  TimerMode timer_mode_ = TimerMode::kNone;
+  bool close_when_idle_ = false;
+  bool in_process_ = false;
+
+  // The exchange in progress.
+  Answer answer_;
+  bool answer_pending_ = false;
+  bool exchange_open_ = false;
+  bool head_valid_ = false;  // parser_->head() describes the current exchange
+  bool close_after_ = false;
+  int status_ = 0;
+  uint64_t exchange_bytes_in_ = 0;
+  uint64_t exchange_bytes_out_ = 0;
+  uint64_t discarded_ = 0;
+  std::chrono::steady_clock::time_point started_;
+  std::chrono::system_clock::time_point started_wall_;
+  std::string host_;  // lower-cased host without port
+  std::string request_id_;
+};
+
+}  // namespace detour

@@ -1,0 +1,85 @@
+#include "server/event_loop.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <stdexcept>
+
+namespace detour {
+namespace {
+
+event_base* newBase() {
+  event_config* cfg = event_config_new();
+  // One loop per thread: no locking inside libevent for this base.
+  event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
+  event_base* base = event_base_new_with_config(cfg);
+  event_config_free(cfg);
+  if (base == nullptr) throw std::runtime_error("event_base_new failed");
+  return base;
+}
+
+}  // namespace
+
+EventLoop::EventLoop() : base_(newBase()) {
+  // Cross-thread wake-ups go through an eventfd: the base itself is lock-free (NOLOCK), so no
+  // other thread may touch its events.
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) throw std::runtime_error("eventfd failed");
+  wake_.reset(event_new(base_.get(), wake_fd_, EV_READ | EV_PERSIST, &EventLoop::onWake, this));
+  drain_deletes_.reset(event_new(base_.get(), -1, 0, &EventLoop::onDrainDeletes, this));
+  event_add(wake_.get(), nullptr);
+}
+
+EventLoop::~EventLoop() {
+  to_delete_.clear();
+  wake_.reset();
+  drain_deletes_.reset();
+  close(wake_fd_);
+}
+
+void EventLoop::run() { event_base_loop(base_.get(), 0); }
+
+void EventLoop::stop() {
+  post([this] { event_base_loopbreak(base_.get()); });
+}
+
+void EventLoop::post(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    posted_.push_back(std::move(fn));
+  }
+  uint64_t one = 1;
+  ssize_t n = write(wake_fd_, &one, sizeof one);
+  (void)n;  // EAGAIN means a wake-up is already pending
+}
+
+void EventLoop::onWake(evutil_socket_t fd, short, void* ctx) {
+  uint64_t count;
+  ssize_t n = read(fd, &count, sizeof count);
+  (void)n;
+  static_cast<EventLoop*>(ctx)->runPosted();
+}
+
+void EventLoop::runPosted() {
+  std::vector<std::function<void()>> fns;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    fns.swap(posted_);
+  }
+  for (auto& fn : fns) fn();
+}
+
+void EventLoop::deferredDelete(std::unique_ptr<Deletable> obj) {
+  to_delete_.push_back(std::move(obj));
+  if (to_delete_.size() == 1) event_active(drain_deletes_.get(), EV_TIMEOUT, 0);
+}
+
+void EventLoop::onDrainDeletes(evutil_socket_t, short, void* ctx) {
+  auto* loop = static_cast<EventLoop*>(ctx);
+  std::vector<std::unique_ptr<Deletable>> doomed;
+  doomed.swap(loop->to_delete_);
+  doomed.clear();
+}
+
+}  // namespace detour

@@ -1,0 +1,55 @@
+#pragma once
+
+// EventLoop owns one event_base and the things that must outlive a callback: objects handed to
+// deferredDelete() are destroyed after the current callback returns (style P5), and functions
+// given to post() from any thread run on the loop's thread.
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "common/libevent_ptr.h"
+
+namespace detour {
+
+class Deletable {
+ public:
+  virtual ~Deletable() = default;
+};
+
+class EventLoop {
+ public:
+  EventLoop();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  event_base* base() const { return base_.get(); }
+
+  // Runs until stop() (or until no events remain). Loop thread only.
+  void run();
+  // Makes run() return after the current iteration. Any thread.
+  void stop();
+
+  // Runs `fn` on the loop thread soon. Any thread; never runs `fn` inline.
+  void post(std::function<void()> fn);
+
+  // Destroys `obj` after the current callback returns. Loop thread only.
+  void deferredDelete(std::unique_ptr<Deletable> obj);
+
+ private:
+  static void onWake(evutil_socket_t, short, void* ctx);
+  static void onDrainDeletes(evutil_socket_t, short, void* ctx);
+  void runPosted();
+
+  EventBasePtr base_;
+  int wake_fd_ = -1;
+  EventPtr wake_;
+  EventPtr drain_deletes_;
+  std::mutex mu_;
+  std::vector<std::function<void()>> posted_;
+  std::vector<std::unique_ptr<Deletable>> to_delete_;
+};
+
+}  // namespace detour

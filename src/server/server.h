@@ -1,0 +1,68 @@
+#pragma once
+
+// Server wires the process together: the config store, the runtime state, the worker threads
+// and the main thread's loop, which handles signals (HUP reload, TERM/INT drain, USR1 reopen
+// logs). One per process.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "routing/runtime_state.h"
+#include "server/config_snapshot.h"
+#include "server/event_loop.h"
+#include "server/worker.h"
+
+namespace detour {
+
+struct ServerOptions {
+  std::string config_path;
+  // When set, the bound listener addresses are written here (one "listen ADDR" line each,
+  // then "ready") once the server accepts connections. For tests and supervisors.
+  std::string ready_file;
+};
+
+class Server {
+ public:
+  ~Server();
+
+  // Loads the config at options.config_path and opens every listener. Errors (config or
+  // sockets) are returned with their messages; diagnostics are also logged.
+  static Result<std::unique_ptr<Server>> create(const ServerOptions& options);
+
+  // Runs until SIGTERM/SIGINT (or requestStop) and a drain; returns the exit code. Main thread.
+  int run();
+  // Asks run() to drain and return. Any thread.
+  void requestStop();
+  // Reloads the config file now; returns false (and changes nothing) when it is invalid.
+  // Main thread.
+  bool reload();
+
+  // The bound address of every traffic listener, in config order.
+  const std::vector<SocketAddress>& boundAddresses() const { return bound_; }
+
+ private:
+  Server() = default;
+  Status openListeners(const Config& cfg);
+  void writeReadyFile();
+  void startDrain();
+  void onDrainTimeout();
+  static void onSignalCb(evutil_socket_t sig, short, void* ctx);
+  static void onDrainCheckCb(evutil_socket_t, short, void* ctx);
+  void onSignal(int sig);
+
+  ServerOptions options_;
+  std::shared_ptr<RuntimeState> state_ = std::make_shared<RuntimeState>();
+  std::shared_ptr<const ConfigSnapshot> snapshot_;
+  uint64_t generation_ = 0;
+  std::unique_ptr<EventLoop> main_loop_;
+  std::vector<EventPtr> signal_events_;
+  EventPtr drain_check_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<SocketAddress> bound_;
+  bool draining_ = false;
+  std::chrono::steady_clock::time_point drain_deadline_;
+};
+
+}  // namespace detour

@@ -1,0 +1,131 @@
+#include "server/worker.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "logging/logging.h"
+#include "proxy/downstream_connection.h"
+#include "proxy/local_response.h"
+
+namespace detour {
+
+Worker::Worker(int index) : index_(index), rng_(std::random_device{}() ^ (index * 0x9E3779B97F4A7C15ULL)) {}
+
+Worker::~Worker() {
+  join();
+  connections_.clear();
+  listeners_.clear();
+  for (auto& [fd, info] : pending_fds_) close(fd);
+}
+
+void Worker::addListener(int fd, const ListenerInfo& info) { pending_fds_.emplace_back(fd, info); }
+
+void Worker::start(std::shared_ptr<const ConfigSnapshot> snapshot) {
+  snapshot_ = std::move(snapshot);
+  for (auto& [fd, info] : pending_fds_) {
+    auto slot = std::make_unique<ListenerSlot>();
+    slot->info = info;
+    slot->worker = this;
+    slot->listener.reset(evconnlistener_new(loop_.base(), &Worker::onAcceptCb, slot.get(),
+                                            LEV_OPT_CLOSE_ON_FREE, -1, fd));
+    listeners_.push_back(std::move(slot));
+  }
+  pending_fds_.clear();
+  thread_ = std::thread([this] {
+    loop_.run();
+    // Whatever is still open when the loop ends is closed here, on the loop's thread.
+    connections_.clear();
+    listeners_.clear();
+  });
+}
+
+void Worker::publish(std::shared_ptr<const ConfigSnapshot> snapshot) {
+  loop_.post([this, snap = std::move(snapshot)]() mutable { snapshot_ = std::move(snap); });
+}
+
+void Worker::drain() {
+  loop_.post([this] { beginDrain(); });
+}
+
+void Worker::stopNow() {
+  loop_.post([this] {
+    stopped_ = true;
+    std::vector<DownstreamConnection*> all;
+    for (auto& [ptr, conn] : connections_) all.push_back(ptr);
+    for (auto* c : all) c->closeNow();
+    event_base_loopexit(loop_.base(), nullptr);
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::onAcceptCb(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int len, void* ctx) {
+  auto* slot = static_cast<ListenerSlot*>(ctx);
+  slot->worker->onAccept(*slot, fd, sa, len);
+}
+
+void Worker::onAccept(ListenerSlot& slot, evutil_socket_t fd, sockaddr* sa, int len) {
+  if (draining_) {
+    close(fd);
+    return;
+  }
+  evutil_make_socket_nonblocking(fd);
+  auto peer = SocketAddress::fromSockaddr(sa, static_cast<socklen_t>(len));
+  auto conn = std::make_unique<DownstreamConnection>(*this, next_connection_id_++, fd, peer,
+                                                     slot.info);
+  DownstreamConnection* raw = conn.get();
+  connections_.emplace(raw, std::move(conn));
+  counters_.connections_accepted.fetch_add(1, std::memory_order_relaxed);
+  counters_.connections_open.fetch_add(1, std::memory_order_relaxed);
+  raw->start();
+}
+
+void Worker::connectionClosed(DownstreamConnection* conn) {
+  auto it = connections_.find(conn);
+  if (it == connections_.end()) return;
+  loop_.deferredDelete(std::move(it->second));
+  connections_.erase(it);
+  counters_.connections_open.fetch_sub(1, std::memory_order_relaxed);
+  maybeFinishDrain();
+}
+
+void Worker::connectionIdle(DownstreamConnection*) { maybeFinishDrain(); }
+
+void Worker::beginDrain() {
+  if (draining_) return;
+  draining_ = true;
+  listeners_.clear();  // stop accepting: the sockets close
+  std::vector<DownstreamConnection*> all;
+  for (auto& [ptr, conn] : connections_) all.push_back(ptr);
+  for (auto* c : all) c->closeWhenIdle();
+  maybeFinishDrain();
+}
+
+void Worker::maybeFinishDrain() {
+  if (draining_ && connections_.empty()) event_base_loopexit(loop_.base(), nullptr);
+}
+
+std::string_view Worker::dateLine() {
+  timeval tv;
+  event_base_gettimeofday_cached(loop_.base(), &tv);
+  if (tv.tv_sec != date_second_) {
+    date_second_ = tv.tv_sec;
+    date_line_ = formatDateLine(tv.tv_sec);
+  }
+  return date_line_;
+}
+
+std::string Worker::newRequestId() {
+  char buf[33];
+  uint64_t a = rng_();
+  uint64_t b = rng_();
+  snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(a),
+           static_cast<unsigned long long>(b));
+  return std::string(buf, 32);
+}
+
+}  // namespace detour

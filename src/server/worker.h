@@ -1,0 +1,102 @@
+#pragma once
+
+// A Worker is one event-loop thread with its own listening sockets (SO_REUSEPORT), its own
+// connections and its own reference to the current ConfigSnapshot. Nothing on the request path
+// takes a lock: cross-thread changes arrive as functions posted to the loop.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "common/libevent_ptr.h"
+#include "server/config_snapshot.h"
+#include "server/event_loop.h"
+#include "server/listener.h"
+
+namespace detour {
+
+class DownstreamConnection;
+
+// Counters a worker keeps for itself; summed by the admin API. Written by the worker thread,
+// read by any thread (relaxed atomics, one writer).
+struct WorkerCounters {
+  std::atomic<uint64_t> connections_accepted{0};
+  std::atomic<uint64_t> connections_open{0};
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> parse_errors{0};
+  std::atomic<uint64_t> bytes_in{0};
+  std::atomic<uint64_t> bytes_out{0};
+};
+
+class Worker {
+ public:
+  explicit Worker(int index);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Adopts a listening socket (the worker closes it). Before start() only.
+  void addListener(int fd, const ListenerInfo& info);
+  // Starts the thread, serving with `snapshot`.
+  void start(std::shared_ptr<const ConfigSnapshot> snapshot);
+  // Makes `snapshot` the one new exchanges use. Any thread.
+  void publish(std::shared_ptr<const ConfigSnapshot> snapshot);
+  // Graceful stop: close the listeners and idle connections, let exchanges in flight finish
+  // (with Connection: close), then end the loop. Any thread.
+  void drain();
+  // Hard stop: close every connection and end the loop. Any thread.
+  void stopNow();
+  // Waits for the thread to end.
+  void join();
+  // Connections currently open (any thread).
+  uint64_t openConnections() const { return counters_.connections_open.load(); }
+
+  // --- loop thread only ---
+  EventLoop& loop() { return loop_; }
+  int index() const { return index_; }
+  const ConfigSnapshot& snapshot() const { return *snapshot_; }
+  const std::shared_ptr<const ConfigSnapshot>& snapshotPtr() const { return snapshot_; }
+  bool draining() const { return draining_; }
+  WorkerCounters& counters() { return counters_; }
+  // "Date: ...\r\n", refreshed once a second.
+  std::string_view dateLine();
+  // A new random request id (32 hex digits).
+  std::string newRequestId();
+  // Called by a connection that has closed: the worker forgets it and deletes it later.
+  void connectionClosed(DownstreamConnection* conn);
+  // Called when a connection becomes idle between exchanges (for drain).
+  void connectionIdle(DownstreamConnection* conn);
+
+ private:
+  struct ListenerSlot {
+    ListenerPtr listener;
+    ListenerInfo info;
+    Worker* worker = nullptr;
+  };
+  static void onAcceptCb(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int len, void* ctx);
+  void onAccept(ListenerSlot& slot, evutil_socket_t fd, sockaddr* sa, int len);
+  void beginDrain();
+  void maybeFinishDrain();
+
+  int index_;
+  EventLoop loop_;
+  std::thread thread_;
+  std::vector<std::unique_ptr<ListenerSlot>> listeners_;
+  std::vector<std::pair<int, ListenerInfo>> pending_fds_;
+  std::shared_ptr<const ConfigSnapshot> snapshot_;
+  std::unordered_map<DownstreamConnection*, std::unique_ptr<DownstreamConnection>> connections_;
+  bool draining_ = false;
+  bool stopped_ = false;
+  uint64_t next_connection_id_ = 1;
+  WorkerCounters counters_;
+  long long date_second_ = -1;
+  std::string date_line_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace detour

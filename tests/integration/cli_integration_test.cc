@@ -1,0 +1,165 @@
+// The command line of the real binary: check, explain (text and JSON) and test, and that
+// `explain` agrees with the live server on every rule of the contract's example config.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "support/detour_process.h"
+#include "support/raw_client.h"
+
+namespace detour::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string repoPath(const std::string& rel) { return std::string(DETOUR_SOURCE_DIR) + "/" + rel; }
+
+std::string readText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int detour(const std::string& args, std::string& out) {
+  return runCommand("'" + detourBinary() + "' " + args + " 2>&1", out);
+}
+
+TEST(Cli, VersionAndHelp) {
+  std::string out;
+  EXPECT_EQ(detour("--version", out), 0);
+  EXPECT_NE(out.find("detour "), std::string::npos);
+  EXPECT_EQ(detour("--help", out), 0);
+  EXPECT_NE(out.find("detour explain"), std::string::npos);
+  EXPECT_EQ(detour("frobnicate -c x.yaml", out), 2);
+}
+
+// Every config shipped in config/ passes `detour check --strict`.
+TEST(Cli, EveryShippedConfigPassesStrictCheck) {
+  int seen = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(repoPath("config"))) {
+    if (entry.path().extension() != ".yaml" ||
+        entry.path().string().find(".cases.") != std::string::npos) {
+      continue;
+    }
+    std::string out;
+    EXPECT_EQ(detour("check --strict -c '" + entry.path().string() + "'", out), 0)
+        << entry.path() << "\n" << out;
+    ++seen;
+  }
+  EXPECT_GE(seen, 2);
+}
+
+TEST(Cli, CheckReportsFileLineColumnAndExitsOne) {
+  TempDir dir;
+  std::string path = dir.write("bad.yaml", R"(version: 1
+server:
+  listen: ["127.0.0.1:0"]
+rules:
+  - name: a
+    match: { pathprefix: /x }
+    redirect: { to: /y }
+)");
+  std::string out;
+  EXPECT_EQ(detour("check -c '" + path + "'", out), 1);
+  EXPECT_NE(out.find(path + ":6:14: error: unknown key 'pathprefix'"), std::string::npos) << out;
+  EXPECT_NE(out.find("path_prefix"), std::string::npos) << out;
+}
+
+TEST(Cli, StrictTurnsTheMethodSafetyWarningIntoAFailure) {
+  TempDir dir;
+  std::string path = dir.write("warn.yaml", R"(version: 1
+server:
+  listen: ["127.0.0.1:0"]
+rules:
+  - name: old-form
+    match: { path: /form }
+    redirect: { to: /new-form, code: 302 }
+)");
+  std::string out;
+  EXPECT_EQ(detour("check -c '" + path + "'", out), 0) << out;
+  EXPECT_NE(out.find(path + ":7:"), std::string::npos) << out;
+  EXPECT_NE(out.find("warning:"), std::string::npos) << out;
+  EXPECT_EQ(detour("check --strict -c '" + path + "'", out), 1) << out;
+}
+
+TEST(Cli, ExplainTextAndJson) {
+  std::string cfg = repoPath("config/examples/contract.yaml");
+  std::string out;
+  ASSERT_EQ(detour("explain -c '" + cfg + "' POST https://shop.example.com/api/v1/orders", out), 0)
+      << out;
+  EXPECT_NE(out.find("rule:     orders-v1-moved"), std::string::npos) << out;
+  EXPECT_NE(out.find("status:   307 Temporary Redirect"), std::string::npos) << out;
+  EXPECT_NE(out.find("location: /api/v2/orders"), std::string::npos) << out;
+  ASSERT_EQ(detour("explain --json -c '" + cfg + "' GET 'https://shop.example.com/api/v2/orders/7'"
+                   " --pool-down orders", out), 0) << out;
+  EXPECT_NE(out.find("\"rule\":\"orders-failover\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"location\":\"https://backup.example.com/api/v2/orders/7\""),
+            std::string::npos) << out;
+  ASSERT_EQ(detour("explain --json -c '" + cfg + "' GET https://shop.example.com/x", out), 0);
+  EXPECT_NE(out.find("\"rule\":\"app\",\"index\":7"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"pool\":\"orders\""), std::string::npos) << out;
+}
+
+TEST(Cli, TestRunsTheContractCasesAndReportsFailuresWithLines) {
+  std::string cfg = repoPath("config/examples/contract.yaml");
+  std::string out;
+  EXPECT_EQ(detour("test -c '" + cfg + "' '" + repoPath("config/examples/contract.cases.yaml") + "'",
+                   out), 0) << out;
+  EXPECT_NE(out.find("0 failed"), std::string::npos) << out;
+  TempDir dir;
+  std::string cases = dir.write("cases.yaml", R"(- request: POST https://shop.example.com/api/v1/orders
+  expect: { rule: orders-v1-moved, status: 307 }
+- request: POST https://shop.example.com/api/v1/orders
+  expect: { status: 308, location: /elsewhere }
+)");
+  EXPECT_EQ(detour("test -c '" + cfg + "' '" + cases + "'", out), 1) << out;
+  EXPECT_NE(out.find(cases + ":3: case 2"), std::string::npos) << out;
+  EXPECT_NE(out.find("expected 308, got 307"), std::string::npos) << out;
+  EXPECT_NE(out.find("2 case(s), 1 passed, 1 failed"), std::string::npos) << out;
+}
+
+// explain and the live server give the same status and Location for every example rule.
+TEST(Cli, ExplainAgreesWithTheLiveServer) {
+  std::string cfg = readText(repoPath("config/examples/contract.yaml"));
+  size_t at = cfg.find("\"0.0.0.0:8080\"");
+  ASSERT_NE(at, std::string::npos);
+  cfg.replace(at, 14, "\"127.0.0.1:0\"");
+  DetourProcess d(cfg, {"PAYMENTS_MAINTENANCE=true"});
+  ASSERT_TRUE(d.ready());
+  struct Probe {
+    const char* scheme;  // https: sent with X-Forwarded-Proto from the trusted 127.0.0.1
+    const char* method;
+    const char* path;
+  };
+  const Probe probes[] = {
+      {"http", "GET", "/api/v1/orders?x=1"},   {"https", "POST", "/api/v1/orders?x=1"},
+      {"https", "GET", "/api/v1/users/3?a=b"}, {"https", "POST", "/api/payments/9"},
+      {"https", "GET", "/status"},             {"https", "PUT", "/api/v1/orders"},
+  };
+  for (const auto& p : probes) {
+    std::string url = std::string(p.scheme) + "://shop.example.com" + p.path;
+    std::string xfp = std::string(p.scheme) == "https" ? "X-Forwarded-Proto: https\r\n" : "";
+    std::string out;
+    ASSERT_EQ(runCommand("PAYMENTS_MAINTENANCE=true '" + detourBinary() + "' explain --json -c '" +
+                             d.configPath() + "' " + p.method + " '" + url + "'", out), 0) << out;
+    RawClient c(d.port());
+    ASSERT_TRUE(c.send(std::string(p.method) + " " + p.path +
+                       " HTTP/1.1\r\nHost: shop.example.com\r\n" + xfp +
+                       "Content-Length: 0\r\n\r\n"));
+    auto rs = parseResponses(c.readResponses(1));
+    ASSERT_EQ(rs.size(), 1u) << p.path;
+    EXPECT_NE(out.find("\"status\":" + std::to_string(rs[0].status)), std::string::npos)
+        << p.path << " " << out;
+    if (rs[0].hasHeader("Location")) {
+      EXPECT_NE(out.find("\"location\":\"" + rs[0].header("Location") + "\""), std::string::npos)
+          << p.path << " " << out;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace detour::test
