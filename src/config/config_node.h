@@ -91,7 +91,8 @@ std::string describeNode(const YAML::Node& node);
 // Like describeNode(), but a plain integer is written as it is ("2", not "'2'"); for "(got 2)".
 std::string describePlain(const YAML::Node& node);
 
-// A YAML mapping read against the keys valid at one place of the file.
+// A YAML mapping read against the keys valid at one place of the file. Keeps a reference to the
+// reporter, which must outlive it.
 class ConfigMap {
  public:
   // A key that is not valid here but that users write for a valid one: {"status", "code"} makes
@@ -114,7 +115,8 @@ class ConfigMap {
   // The value under `key` (its first occurrence), or nullopt when absent.
   std::optional<ConfigValue> get(std::string_view key) const;
   bool has(std::string_view key) const { return get(key).has_value(); }
-  // Like get(), but reports "missing required key 'KEY' in SECTION" at pos() when absent.
+  // Like get(), but reports "missing required key 'KEY' in SECTION" at pos() when absent (not
+  // when a misspelt key was already answered with "did you mean 'KEY'?", nor when not a map).
   std::optional<ConfigValue> require(std::string_view key) const;
   // Every distinct key in file order (for maps whose keys are names: pools, flags, headers).
   const std::vector<ConfigValue>& entries() const { return entries_; }

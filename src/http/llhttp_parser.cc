@@ -203,7 +203,7 @@ void LlhttpParser::buildHead() {
   head_.chunked = (parser_.flags & F_CHUNKED) != 0;
   head_.has_content_length = (parser_.flags & F_CONTENT_LENGTH) != 0;
   head_.content_length = head_.has_content_length ? parser_.content_length : 0;
-  head_.upgrade = parser_.upgrade != 0 || (parser_.flags & F_UPGRADE) != 0;
+  head_.upgrade = parser_.upgrade != 0;
   head_.keep_alive = llhttp_should_keep_alive(&parser_) != 0;
 }
 

@@ -162,6 +162,7 @@ std::string AccessLog::formatJson(const AccessRecord& rec) {
   appendField(out, "rule", rec.rule);
   if (!rec.location.empty()) appendField(out, "location", rec.location);
   if (!rec.pool.empty()) appendField(out, "pool", rec.pool);
+  if (!rec.upstream.empty()) appendField(out, "upstream", rec.upstream);
   out += ",\"bytes_in\":";
   out += std::to_string(rec.bytes_in);
   out += ",\"bytes_out\":";

@@ -31,6 +31,7 @@ struct AccessRecord {
   std::string_view rule;       // matched rule name, or empty
   std::string_view location;   // redirect target, or empty
   std::string_view pool;       // forward pool, or empty
+  std::string_view upstream;   // the backend that answered, or empty
   uint64_t bytes_in = 0;       // request bytes read (head and body)
   uint64_t bytes_out = 0;      // response bytes written
   double duration_ms = 0;      // first request byte to end of the response

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include "common/string_util.h"
+#include "http/forwarding_headers.h"
 #include "logging/access_log.h"
 #include "logging/logging.h"
 #include "proxy/local_response.h"
@@ -50,6 +51,13 @@ DownstreamConnection::~DownstreamConnection() = default;
 void DownstreamConnection::start() {
   bufferevent_setcb(bev_.get(), &DownstreamConnection::onReadCb, &DownstreamConnection::onWriteCb,
                     &DownstreamConnection::onEventCb, this);
+  // Back-pressure: stop reading the socket when this much input waits unprocessed; get the
+  // write callback when the output has drained to the low mark (the forwarder resumes then).
+  bufferevent_setwatermark(bev_.get(), EV_READ, 0, Forwarder::kHighWater);
+  bufferevent_setwatermark(bev_.get(), EV_WRITE, Forwarder::kLowWater, 0);
+  // A client that stops reading its response is dropped after the idle timeout.
+  timeval wt = toTimeval(worker_.snapshot().config().server.timeouts.idle);
+  bufferevent_set_timeouts(bev_.get(), nullptr, &wt);
   bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
   armTimer(TimerMode::kIdle);
 }
@@ -68,6 +76,10 @@ void DownstreamConnection::onTimerCb(evutil_socket_t, short, void* ctx) {
 }
 
 void DownstreamConnection::onRead() {
+  if (forwarder_ && forwarder_->tunneling()) {
+    forwarder_->onDownstreamReadable();
+    return;
+  }
   if (phase_ == Phase::kFlushClose || phase_ == Phase::kLinger) {
     evbuffer* in = bufferevent_get_input(bev_.get());
     evbuffer_drain(in, evbuffer_get_length(in));
@@ -77,8 +89,12 @@ void DownstreamConnection::onRead() {
 }
 
 void DownstreamConnection::onWrite() {
+  if (forwarder_) {
+    forwarder_->onDownstreamDrained();
+    return;
+  }
   if (phase_ == Phase::kFlushClose) {
-    startLinger();
+    if (evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0) startLinger();
     return;
   }
   // Output drained: resume requests that waited for the client to read.
@@ -91,6 +107,16 @@ void DownstreamConnection::onEvent(short what) {
     return;
   }
   if (what & BEV_EVENT_EOF) {
+    if (forwarder_ && forwarder_->tunneling()) {
+      forwarder_->onDownstreamEof();
+      return;
+    }
+    if (forwarder_ && phase_ == Phase::kAwaitResponse) {
+      // Half-close after a complete request: the response may still be delivered.
+      client_eof_ = true;
+      bufferevent_disable(bev_.get(), EV_READ);
+      return;
+    }
     // The client closed its side. A response still queued may yet reach it.
     if (phase_ == Phase::kFlushClose &&
         evbuffer_get_length(bufferevent_get_output(bev_.get())) > 0) {
@@ -133,8 +159,10 @@ void DownstreamConnection::processInput() {
   if (in_process_) return;
   in_process_ = true;
   evbuffer* in = bufferevent_get_input(bev_.get());
-  while (phase_ == Phase::kWaiting || phase_ == Phase::kHead || phase_ == Phase::kBody) {
-    if (phase_ != Phase::kBody && outputBlocked()) break;  // resumes from onWrite
+  while (phase_ == Phase::kWaiting || phase_ == Phase::kHead || phase_ == Phase::kBody ||
+         phase_ == Phase::kForwardBody) {
+    if ((phase_ == Phase::kWaiting || phase_ == Phase::kHead) && outputBlocked()) break;
+    if (phase_ == Phase::kForwardBody && forwarder_->bodyBlocked()) break;  // onForwardWritable
     if (parser_ == nullptr || parser_generation_ != worker_.snapshot().generation) {
       if (!parser_ || !parser_->inMessage()) {
         parser_ = Http1Parser::create(Http1Parser::Kind::kRequest,
@@ -150,7 +178,11 @@ void DownstreamConnection::processInput() {
     bool was_in_message = parser_->inMessage();
     ParseResult r = parser_->execute(data, len);
     if (r.consumed > 0) {
-      evbuffer_drain(in, r.consumed);
+      if (phase_ == Phase::kForwardBody && r.event != ParseEvent::kHeadComplete) {
+        forwarder_->sendBody(in, r.consumed);  // the exact bytes, chunk framing included
+      } else {
+        evbuffer_drain(in, r.consumed);
+      }
       exchange_bytes_in_ += r.consumed;
       worker_.counters().bytes_in.fetch_add(r.consumed, std::memory_order_relaxed);
     }
@@ -163,6 +195,13 @@ void DownstreamConnection::processInput() {
       started_wall_ = std::chrono::system_clock::now();
     }
     if (phase_ == Phase::kBody) discarded_ += r.consumed;
+    if (phase_ == Phase::kForwardBody && r.event != ParseEvent::kError) {
+      uint64_t max_body = snapshot_->config().server.limits.max_body_bytes;
+      if (max_body > 0 && parser_->bodyBytes() > max_body) {
+        bodyTooLarge();
+        continue;
+      }
+    }
     if (r.event == ParseEvent::kHeadComplete) {
       onHeadComplete();
     } else if (r.event == ParseEvent::kMessageComplete) {
@@ -189,12 +228,21 @@ void DownstreamConnection::onHeadComplete() {
   worker_.counters().requests.fetch_add(1, std::memory_order_relaxed);
   discarded_ = 0;
   answer_ = Answer{};
-  routeRequest();
+  upstream_.clear();
+  request_id_.clear();
   answer_pending_ = true;
   phase_ = parser_->head().hasBody() ? Phase::kBody : Phase::kHead;
+  routeRequest();
 }
 
 void DownstreamConnection::onMessageComplete() {
+  if (forwarder_) {
+    forwarder_->requestComplete();
+    phase_ = Phase::kAwaitResponse;
+    evtimer_del(timer_.get());  // the forwarder's timeouts govern now
+    timer_mode_ = TimerMode::kNone;
+    return;
+  }
   if (answer_pending_) flushAnswer(!keepAlive());
   endExchange();
   if (close_after_) {
@@ -223,6 +271,21 @@ void DownstreamConnection::onInputExhausted() {
 
 void DownstreamConnection::onParseError() {
   worker_.counters().parse_errors.fetch_add(1, std::memory_order_relaxed);
+  if (forwarder_) {
+    // A malformed body mid-forward: the backend must never see a complete message, so its
+    // connection goes (with the forwarder); the client gets 400 if nothing was answered yet.
+    bool started = forwarder_->responseStarted();
+    status_ = forwarder_->status();
+    dropForwarder();
+    if (started) {
+      endExchange();
+      closeNow();
+      return;
+    }
+    answer_pending_ = true;
+    answer_.kind = Answer::Kind::kStatus;
+    answer_.status = parser_->errorStatus();
+  }
   if (answer_pending_) {
     flushAnswer(true);  // the head was fine and is answered; the body was not
   } else if (phase_ != Phase::kBody) {
@@ -301,11 +364,140 @@ void DownstreamConnection::routeRequest() {
       answer_.status = rule->respond()->status;
       return;
     case ActionKind::kForward:
-      // Forwarding lands with the forwarder; until then the rule answers 502.
-      answer_.kind = Answer::Kind::kStatus;
-      answer_.status = 502;
+      startForward(view);
       return;
   }
+}
+
+void DownstreamConnection::startForward(const RequestView& view) {
+  const MessageHead& h = parser_->head();
+  const CompiledForward& fwd = *answer_.rule->forward();
+  const ServerConfig& server = snapshot_->config().server;
+  uint64_t max_body = server.limits.max_body_bytes;
+  if (max_body > 0 && h.has_content_length && h.content_length > max_body) {
+    return answerStatus(413);
+  }
+  Pool* pool = worker_.pool(fwd.pool);
+  if (pool == nullptr || pool->backends().empty()) return answerStatus(502);
+  std::string target;
+  std::string_view path = view.path;
+  if (fwd.strip_prefix && startsWith(path, *fwd.strip_prefix)) {
+    path.remove_prefix(fwd.strip_prefix->size());
+    if (path.empty() || path.front() != '/') target = "/";
+  }
+  target.append(path);
+  target.append(view.query);
+  std::string_view rid = h.find("x-request-id");
+  request_id_ = rid.empty() ? worker_.newRequestId() : std::string(rid);
+  bool trusted = false;
+  for (const auto& cidr : server.trusted_proxies) trusted = trusted || cidr.contains(peer_.sockaddrPtr());
+  std::string host_fallback = host_.empty() ? listener_.address.toString() : host_;
+  UpstreamRequestContext ctx;
+  ctx.target = target;
+  ctx.client_ip = peer_ip_;
+  ctx.peer_trusted = trusted;
+  ctx.scheme = view.scheme == Scheme::kHttps ? "https" : "http";
+  ctx.host = host_fallback;
+  ctx.request_id = rid.empty() ? std::string_view(request_id_) : std::string_view();
+  ctx.set_headers = &fwd.set_headers;
+  ctx.upgrade = h.upgrade && !h.find("upgrade").empty();
+  Forwarder::Request req;
+  appendUpstreamRequestHead(req.head, h, ctx);
+  req.has_body = h.hasBody();
+  req.head_method = h.method == "HEAD";
+  req.client_http10 = h.isHttp10();
+  req.client_keep_alive = keepAlive();
+  req.upgrade = ctx.upgrade;
+  Forwarder::Limits limits;
+  limits.connect = server.timeouts.upstream_connect;
+  limits.response = server.timeouts.upstream_response;
+  limits.idle = server.timeouts.idle;
+  answer_.kind = Answer::Kind::kForward;
+  answer_pending_ = false;
+  phase_ = h.hasBody() ? Phase::kForwardBody : Phase::kHead;
+  forwarder_ = std::make_unique<Forwarder>(worker_, *this, bev_.get(), *pool, std::move(req), limits);
+  forwarder_->start();
+}
+
+// A chunked body grew past max_body_bytes while being forwarded.
+void DownstreamConnection::bodyTooLarge() {
+  bool started = forwarder_ && forwarder_->responseStarted();
+  dropForwarder();
+  if (started) {
+    endExchange();
+    closeNow();
+    return;
+  }
+  answerStatus(413);
+  flushAnswer(true);
+  endExchange();
+  beginClose();
+}
+
+void DownstreamConnection::dropForwarder() {
+  if (!forwarder_) return;
+  upstream_ = forwarder_->backendName();
+  exchange_bytes_out_ += forwarder_->bytesOut();
+  worker_.counters().bytes_out.fetch_add(forwarder_->bytesOut(), std::memory_order_relaxed);
+  worker_.loop().deferredDelete(std::move(forwarder_));
+}
+
+void DownstreamConnection::onForwardWritable() {
+  if (phase_ == Phase::kForwardBody) processInput();
+}
+
+void DownstreamConnection::onForwardDone(bool close) {
+  status_ = forwarder_->status();
+  dropForwarder();
+  endExchange();
+  if (close || client_eof_ || !keepAlive()) {
+    beginClose();
+    return;
+  }
+  phase_ = Phase::kWaiting;
+  armTimer(TimerMode::kIdle);
+  if (close_when_idle_) {
+    closeNow();
+    return;
+  }
+  processInput();  // pipelined requests waited in the input buffer
+}
+
+void DownstreamConnection::onForwardFailed(int status, const char* why) {
+  (void)why;
+  dropForwarder();
+  answerStatus(status);
+  switch (phase_) {
+    case Phase::kAwaitResponse:
+      // The whole request was read: answer now.
+      flushAnswer(!keepAlive() || client_eof_);
+      endExchange();
+      if (close_after_) {
+        beginClose();
+        return;
+      }
+      phase_ = Phase::kWaiting;
+      armTimer(TimerMode::kIdle);
+      processInput();
+      return;
+    case Phase::kForwardBody:
+      // The rest of the body is read and dropped like a locally answered request's.
+      phase_ = Phase::kBody;
+      processInput();
+      return;
+    default:
+      return;  // still inside onHeadComplete: the answer goes out at message end
+  }
+}
+
+void DownstreamConnection::onForwardAborted(const char* why) {
+  (void)why;
+  status_ = forwarder_->status();
+  dropForwarder();
+  endExchange();
+  // What was relayed goes out, then the connection closes: the client sees a body short of
+  // its length (or without its last chunk), never a response that looks complete.
+  beginClose();
 }
 
 void DownstreamConnection::answerStatus(int status, std::string extra_headers) {
@@ -319,8 +511,8 @@ void DownstreamConnection::answerStatus(int status, std::string extra_headers) {
 }
 
 bool DownstreamConnection::keepAlive() const {
-  return parser_ && parser_->head().keep_alive && !worker_.draining() && !close_when_idle_ &&
-         !close_after_;
+  return parser_ && parser_->head().keep_alive && !parser_->head().upgrade &&
+         !worker_.draining() && !close_when_idle_ && !close_after_;
 }
 
 void DownstreamConnection::flushAnswer(bool close) {
@@ -343,6 +535,7 @@ void DownstreamConnection::flushAnswer(bool close) {
       break;
     case Answer::Kind::kStatus:
     case Answer::Kind::kNone:
+    case Answer::Kind::kForward:
       appendStatusResponse(out, answer_.status, answer_.extra_headers, opts);
       break;
   }
@@ -375,12 +568,18 @@ void DownstreamConnection::endExchange() {
     rec.protocol = protocolName(*h);
     rec.user_agent = h->find("user-agent");
     rec.referer = h->find("referer");
-    std::string_view rid = h->find("x-request-id");
-    request_id_ = rid.empty() ? worker_.newRequestId() : std::string(rid);
+    if (request_id_.empty()) {
+      std::string_view rid = h->find("x-request-id");
+      request_id_ = rid.empty() ? worker_.newRequestId() : std::string(rid);
+    }
     rec.request_id = request_id_;
   }
   if (answer_.rule != nullptr) rec.rule = answer_.rule->name();
   rec.location = answer_.location;
+  if (answer_.kind == Answer::Kind::kForward) {
+    rec.pool = answer_.rule->forward()->pool;
+    rec.upstream = upstream_;
+  }
   alog->write(rec);
 }
 
@@ -410,6 +609,7 @@ void DownstreamConnection::updateTimer() {
       }
       break;
     case Phase::kBody:
+    case Phase::kForwardBody:
       armTimer(TimerMode::kBody);
       break;
     default:
@@ -439,6 +639,7 @@ void DownstreamConnection::closeWhenIdle() {
 void DownstreamConnection::closeNow() {
   if (phase_ == Phase::kClosed) return;
   phase_ = Phase::kClosed;
+  dropForwarder();  // its upstream connection closes with it: never a half-sent request reused
   evtimer_del(timer_.get());
   bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
   worker_.connectionClosed(this);

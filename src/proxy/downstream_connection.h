@@ -8,6 +8,9 @@
 //   kWaiting  between requests; the idle timer runs
 //   kHead     a request head is arriving; the header timer runs from its first byte
 //   kBody     the request was answered locally; its body is read and dropped (bounded)
+//   kForwardBody  the request is being forwarded; its body streams to the Forwarder
+//   kAwaitResponse  the request was handed over; the Forwarder relays the response (or a
+//             tunnel after 101); pipelined bytes wait in the input buffer
 //   kFlushClose  the last response is queued; once written the connection lingers
 //   kLinger   write side shut; input is read and dropped until EOF or the linger timer, so
 //             that the kernel does not reset the connection under the response (RFC 9112 §9.6)
@@ -22,6 +25,7 @@
 #include "common/libevent_ptr.h"
 #include "common/net_address.h"
 #include "http/parser.h"
+#include "proxy/forwarder.h"
 #include "routing/rule_table.h"
 #include "server/event_loop.h"
 #include "server/listener.h"
@@ -31,7 +35,7 @@ namespace detour {
 class Worker;
 struct ConfigSnapshot;
 
-class DownstreamConnection final : public Deletable {
+class DownstreamConnection final : public Deletable, public Forwarder::Owner {
  public:
   // Takes ownership of `fd`. Loop thread.
   DownstreamConnection(Worker& worker, uint64_t id, evutil_socket_t fd, const SocketAddress& peer,
@@ -53,12 +57,14 @@ class DownstreamConnection final : public Deletable {
   static constexpr uint64_t kMaxDiscardBytes = 64 * 1024;
 
  private:
-  enum class Phase { kWaiting, kHead, kBody, kFlushClose, kLinger, kClosed };
+  enum class Phase {
+    kWaiting, kHead, kBody, kForwardBody, kAwaitResponse, kFlushClose, kLinger, kClosed
+  };
   enum class TimerMode { kNone, kIdle, kHeader, kBody, kLinger };
 
   // What detour will answer for the current request; written once framing allows.
   struct Answer {
-    enum class Kind { kNone, kRedirect, kRespond, kStatus } kind = Kind::kNone;
+    enum class Kind { kNone, kRedirect, kRespond, kStatus, kForward } kind = Kind::kNone;
     const CompiledRule* rule = nullptr;
     int status = 0;
     std::string location;
@@ -82,6 +88,15 @@ class DownstreamConnection final : public Deletable {
   void onParseError();
   void onInputExhausted();
   void routeRequest();
+  void startForward(const RequestView& view);
+  void bodyTooLarge();
+
+  // Forwarder::Owner
+  void onForwardWritable() override;
+  void onForwardDone(bool close) override;
+  void onForwardFailed(int status, const char* why) override;
+  void onForwardAborted(const char* why) override;
+  void dropForwarder();
   void answerStatus(int status, std::string extra_headers = {});
   void flushAnswer(bool close);
   void endExchange();
@@ -122,7 +137,10 @@ class DownstreamConnection final : public Deletable {
   std::chrono::steady_clock::time_point started_;
   std::chrono::system_clock::time_point started_wall_;
   std::string host_;  // lower-cased host without port
-  std::string request_id_;
+  std::string request_id_;  // the exchange's X-Request-Id (received or generated)
+  std::string upstream_;    // the backend that answered, for the access log
+  std::unique_ptr<Forwarder> forwarder_;
+  bool client_eof_ = false;  // the client half-closed while its request was in flight
 };
 
 }  // namespace detour

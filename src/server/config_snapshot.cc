@@ -1,7 +1,11 @@
 #include "server/config_snapshot.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
+
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 
 #include "config/config_loader.h"
 #include "common/string_util.h"
@@ -22,6 +26,44 @@ std::optional<bool> flagEnvValue(const FlagConfig& flag) {
   if (equalsIgnoreCase(v, "false")) return false;
   return std::nullopt;
 }
+
+namespace {
+
+// Resolves every backend once, at load ("a name resolves at load"); an IP literal needs no DNS.
+bool resolveBackends(const Config& cfg, bool resolve, ConfigSnapshot& snap, Diagnostics& diags) {
+  bool ok = true;
+  for (const auto& pool : cfg.pools) {
+    auto& addrs = snap.backend_addresses[pool.name];
+    for (const auto& b : pool.backends) {
+      std::string literal = b.address.host.find(':') != std::string::npos
+                                ? "[" + b.address.host + "]:" + std::to_string(b.address.port)
+                                : b.address.host + ":" + std::to_string(b.address.port);
+      if (auto addr = SocketAddress::parse(literal)) {
+        addrs.push_back(*addr);
+        continue;
+      }
+      if (!resolve) {
+        addrs.push_back(SocketAddress{});
+        continue;
+      }
+      addrinfo hints{};
+      hints.ai_family = AF_UNSPEC;
+      hints.ai_socktype = SOCK_STREAM;
+      addrinfo* res = nullptr;
+      int rc = getaddrinfo(b.address.host.c_str(), std::to_string(b.address.port).c_str(), &hints, &res);
+      if (rc != 0 || res == nullptr) {
+        diags.error(cfg.file, b.pos, "cannot resolve backend '" + b.text + "': " + gai_strerror(rc));
+        ok = false;
+        continue;
+      }
+      addrs.push_back(SocketAddress::fromSockaddr(res->ai_addr, res->ai_addrlen));
+      freeaddrinfo(res);
+    }
+  }
+  return ok;
+}
+
+}  // namespace
 
 std::shared_ptr<const ConfigSnapshot> buildSnapshot(const std::string& path, RuntimeState& state,
                                                     Diagnostics& diags,
@@ -55,10 +97,12 @@ std::shared_ptr<const ConfigSnapshot> buildSnapshot(const std::string& path, Run
     }
   }
   if (!table || diags.failed(opts.strict)) return nullptr;
+  auto snap = std::make_shared<ConfigSnapshot>();
+  if (!resolveBackends(cfg, opts.resolve, *snap, diags)) return nullptr;
+  // Valid: now bind the table to the live flag and pool cells.
   Diagnostics again;
   table = RuleTable::compile(cfg, state, again);
   if (!table) return nullptr;
-  auto snap = std::make_shared<ConfigSnapshot>();
   snap->table = std::move(table);
   snap->parser_limits.max_head_bytes = cfg.server.limits.max_header_bytes;
   return snap;

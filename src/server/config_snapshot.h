@@ -5,7 +5,9 @@
 // exchanges already running keep the snapshot they started with.
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <vector>
 #include <string>
 
 #include "config/config.h"
@@ -25,6 +27,8 @@ struct ConfigSnapshot {
   // Set by the server before the snapshot is published; shared across reloads when the log
   // settings did not change.
   std::shared_ptr<AccessLog> access_log;
+  // Each pool's backend addresses, resolved when the snapshot was built (in backend order).
+  std::map<std::string, std::vector<SocketAddress>> backend_addresses;
 
   const Config& config() const { return table->config(); }
 };
@@ -33,6 +37,7 @@ struct SnapshotOptions {
   bool strict = false;      // warnings count as errors
   bool apply_env = true;    // flags' `env:` overrides their default
   int64_t now_ms = -1;      // for the expired-window lint; -1 = the current time
+  bool resolve = false;     // resolve backend names (the server does; check/explain don't)
 };
 
 // Loads `path`, validates, compiles against `state` and lints. Every error and warning goes to

@@ -45,7 +45,9 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options) {
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
   Diagnostics diags;
-  auto snap = buildSnapshot(options.config_path, *server->state_, diags);
+  SnapshotOptions so;
+  so.resolve = true;
+  auto snap = buildSnapshot(options.config_path, *server->state_, diags, so);
   diags.sortByPosition();
   if (!snap) {
     return Status::error(diags.formatAll().empty() ? "invalid config" : diags.formatAll());
@@ -140,7 +142,9 @@ void Server::onSignal(int sig) {
 
 bool Server::reload() {
   Diagnostics diags;
-  auto snap = buildSnapshot(options_.config_path, *state_, diags);
+  SnapshotOptions so;
+  so.resolve = true;
+  auto snap = buildSnapshot(options_.config_path, *state_, diags, so);
   diags.sortByPosition();
   logDiagnostics(diags);
   if (!snap) {

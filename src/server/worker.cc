@@ -38,6 +38,8 @@ void Worker::start(std::shared_ptr<const ConfigSnapshot> snapshot) {
     // Whatever is still open when the loop ends is closed here, on the loop's thread.
     connections_.clear();
     listeners_.clear();
+    pools_.clear();
+    backends_.clear();
   });
 }
 
@@ -107,6 +109,32 @@ void Worker::beginDrain() {
 
 void Worker::maybeFinishDrain() {
   if (draining_ && connections_.empty()) event_base_loopexit(loop_.base(), nullptr);
+}
+
+Pool* Worker::pool(const std::string& name) {
+  if (pools_generation_ != snapshot_->generation) {
+    pools_generation_ = snapshot_->generation;
+    pools_.clear();
+    std::unordered_map<std::string, std::shared_ptr<Backend>> kept;
+    for (const auto& pc : snapshot_->config().pools) {
+      auto pool = std::make_unique<Pool>(pc.name, pc.balance, static_cast<size_t>(pc.keepalive));
+      std::vector<std::shared_ptr<Backend>> backends;
+      const auto& addrs = snapshot_->backend_addresses.at(pc.name);
+      for (size_t i = 0; i < pc.backends.size(); ++i) {
+        std::string key = pc.backends[i].text + "|" + addrs[i].toString();
+        auto it = backends_.find(key);
+        auto b = it != backends_.end() ? it->second
+                                       : std::make_shared<Backend>(loop_, pc.backends[i].text, addrs[i]);
+        kept[key] = b;
+        backends.push_back(std::move(b));
+      }
+      pool->setBackends(std::move(backends));
+      pools_.emplace(pc.name, std::move(pool));
+    }
+    backends_ = std::move(kept);  // dropped backends close their idle connections
+  }
+  auto it = pools_.find(name);
+  return it == pools_.end() ? nullptr : it->second.get();
 }
 
 std::string_view Worker::dateLine() {

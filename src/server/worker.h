@@ -17,6 +17,7 @@
 #include "server/config_snapshot.h"
 #include "server/event_loop.h"
 #include "server/listener.h"
+#include "upstream/pool.h"
 
 namespace detour {
 
@@ -67,6 +68,9 @@ class Worker {
   std::string_view dateLine();
   // A new random request id (32 hex digits).
   std::string newRequestId();
+  // This worker's view of pool `name` for the current snapshot (backends keep their idle
+  // connections across reloads while their address stays). Null for an unknown pool.
+  Pool* pool(const std::string& name);
   // Called by a connection that has closed: the worker forgets it and deletes it later.
   void connectionClosed(DownstreamConnection* conn);
   // Called when a connection becomes idle between exchanges (for drain).
@@ -97,6 +101,10 @@ class Worker {
   long long date_second_ = -1;
   std::string date_line_;
   std::mt19937_64 rng_;
+  std::unordered_map<std::string, std::unique_ptr<Pool>> pools_;
+  uint64_t pools_generation_ = 0;
+  // Backends by "name|address", shared by the pools of successive snapshots.
+  std::unordered_map<std::string, std::shared_ptr<Backend>> backends_;
 };
 
 }  // namespace detour

@@ -264,7 +264,7 @@ TEST_F(RedirectServerTest, BadChunkAfterAnsweredHeadClosesTheConnection) {
   EXPECT_TRUE(c.peerClosed());
 }
 
-TEST_F(RedirectServerTest, NoRuleIs404AndForwardWithoutForwarderIs502) {
+TEST_F(RedirectServerTest, NoRuleIs404AndAnUnreachablePoolIs502) {
   RawClient c(port());
   ASSERT_TRUE(c.send("GET /nowhere HTTP/1.1\r\nHost: a\r\n\r\nGET /app/x HTTP/1.1\r\nHost: a\r\n\r\n"));
   auto rs = parseResponses(c.readResponses(2));

@@ -1,0 +1,116 @@
+#include "http/forwarding_headers.h"
+
+#include "common/string_util.h"
+#include "http/codes.h"
+
+namespace detour {
+namespace {
+
+void appendLine(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ");
+  out.append(value);
+  out.append("\r\n");
+}
+
+bool setByConfig(std::string_view name, const UpstreamRequestContext& ctx) {
+  if (ctx.set_headers == nullptr) return false;
+  for (const auto& [n, v] : *ctx.set_headers) {
+    if (equalsIgnoreCase(n, name)) return true;
+  }
+  return false;
+}
+
+bool isForwardedField(std::string_view name) {
+  return equalsIgnoreCase(name, "x-forwarded-for") || equalsIgnoreCase(name, "x-forwarded-proto") ||
+         equalsIgnoreCase(name, "x-forwarded-host");
+}
+
+}  // namespace
+
+bool isHopByHop(std::string_view name) {
+  return equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "keep-alive") ||
+         equalsIgnoreCase(name, "proxy-connection") || equalsIgnoreCase(name, "te") ||
+         equalsIgnoreCase(name, "upgrade");
+}
+
+void appendUpstreamRequestHead(std::string& out, const MessageHead& req,
+                               const UpstreamRequestContext& ctx) {
+  out.append(req.method);
+  out.push_back(' ');
+  out.append(ctx.target);
+  out.append(" HTTP/1.1\r\n");
+  std::string xff;
+  std::string_view xfp, xfh;
+  bool has_host = false;
+  bool has_request_id = false;
+  for (const auto& h : req.headers) {
+    if (isHopByHop(h.name) || req.connectionHas(h.name)) continue;
+    if (isForwardedField(h.name)) {
+      if (!ctx.peer_trusted) continue;  // forged by the client: dropped
+      if (equalsIgnoreCase(h.name, "x-forwarded-for")) {
+        if (!xff.empty()) xff.append(", ");
+        xff.append(h.value);
+      } else if (equalsIgnoreCase(h.name, "x-forwarded-proto")) {
+        xfp = h.value;
+      } else {
+        xfh = h.value;
+      }
+      continue;
+    }
+    if (setByConfig(h.name, ctx)) continue;
+    has_host = has_host || equalsIgnoreCase(h.name, "host");
+    has_request_id = has_request_id || equalsIgnoreCase(h.name, "x-request-id");
+    appendLine(out, h.name, h.value);
+  }
+  if (!has_host && !setByConfig("host", ctx)) appendLine(out, "Host", ctx.host);
+  if (!xff.empty()) xff.append(", ");
+  xff.append(ctx.client_ip);
+  appendLine(out, "X-Forwarded-For", xff);
+  appendLine(out, "X-Forwarded-Proto", xfp.empty() ? ctx.scheme : xfp);
+  std::string_view host = req.host.empty() ? ctx.host : req.host;
+  appendLine(out, "X-Forwarded-Host", xfh.empty() ? host : xfh);
+  if (!has_request_id && !ctx.request_id.empty()) appendLine(out, "X-Request-Id", ctx.request_id);
+  if (ctx.set_headers != nullptr) {
+    for (const auto& [n, v] : *ctx.set_headers) appendLine(out, n, v);
+  }
+  if (ctx.upgrade) {
+    std::string_view up = req.find("upgrade");
+    appendLine(out, "Connection", "upgrade");
+    appendLine(out, "Upgrade", up);
+  }
+  out.append("\r\n");
+}
+
+void appendDownstreamResponseHead(std::string& out, const MessageHead& resp,
+                                  const DownstreamResponseOptions& opts) {
+  out.append("HTTP/1.1 ");
+  out.append(std::to_string(resp.status));
+  out.push_back(' ');
+  if (resp.reason.empty()) {
+    out.append(statusReason(resp.status));
+  } else {
+    out.append(resp.reason);
+  }
+  out.append("\r\n");
+  for (const auto& h : resp.headers) {
+    if (opts.upgrade && equalsIgnoreCase(h.name, "upgrade")) {
+      appendLine(out, h.name, h.value);
+      continue;
+    }
+    if (isHopByHop(h.name) || resp.connectionHas(h.name)) continue;
+    if (opts.drop_chunked && equalsIgnoreCase(h.name, "transfer-encoding")) continue;
+    appendLine(out, h.name, h.value);
+  }
+  out.append(opts.extra_lines);
+  if (opts.upgrade) {
+    out.append("Connection: upgrade\r\n");
+  } else if (opts.close) {
+    out.append("Connection: close\r\n");
+  } else if (opts.keep_alive_10) {
+    out.append("Connection: keep-alive\r\n");
+  }
+  out.append("\r\n");
+}
+
+}  // namespace detour

@@ -1,0 +1,399 @@
+#include "proxy/forwarder.h"
+
+#include <sys/socket.h>
+
+#include "http/forwarding_headers.h"
+#include "logging/logging.h"
+#include "server/worker.h"
+
+namespace detour {
+namespace {
+
+timeval toTimeval(std::chrono::milliseconds d) {
+  return timeval{static_cast<time_t>(d.count() / 1000),
+                 static_cast<suseconds_t>((d.count() % 1000) * 1000)};
+}
+
+}  // namespace
+
+Forwarder::Forwarder(Worker& worker, Owner& owner, bufferevent* downstream, Pool& pool,
+                     Request request, const Limits& limits)
+    : worker_(worker),
+      owner_(owner),
+      down_(downstream),
+      pool_(pool),
+      req_(std::move(request)),
+      limits_(limits),
+      pending_(evbuffer_new()) {
+  timer_.reset(evtimer_new(worker.loop().base(), &Forwarder::onTimerCb, this));
+}
+
+Forwarder::~Forwarder() {
+  if (conn_) {
+    bufferevent_setcb(conn_->bev(), nullptr, nullptr, nullptr, nullptr);
+    if (backend_) backend_->addActive(-1);
+  }
+}
+
+const std::string& Forwarder::backendName() const {
+  static const std::string kNone;
+  return backend_ ? backend_->name() : kNone;
+}
+
+void Forwarder::onReadCb(bufferevent*, void* ctx) { static_cast<Forwarder*>(ctx)->onUpstreamRead(); }
+void Forwarder::onWriteCb(bufferevent*, void* ctx) { static_cast<Forwarder*>(ctx)->onUpstreamWrite(); }
+void Forwarder::onEventCb(bufferevent*, short what, void* ctx) {
+  static_cast<Forwarder*>(ctx)->onUpstreamEvent(what);
+}
+void Forwarder::onTimerCb(evutil_socket_t, short, void* ctx) { static_cast<Forwarder*>(ctx)->onTimer(); }
+
+void Forwarder::start() {
+  evbuffer_add(pending_.get(), req_.head.data(), req_.head.size());
+  if (!attach()) fail(502, "no backend could be reached");
+}
+
+bool Forwarder::attach() {
+  while (true) {
+    backend_ = pool_.pick(tried_, [](const Backend&) { return true; });
+    if (!backend_) return false;
+    tried_.push_back(backend_.get());
+    conn_ = backend_->takeIdle();
+    reused_ = conn_ != nullptr;
+    if (!conn_) conn_ = backend_->connectNew();
+    if (conn_) break;
+  }
+  backend_->addActive(1);
+  bufferevent* bev = conn_->bev();
+  bufferevent_setcb(bev, &Forwarder::onReadCb, &Forwarder::onWriteCb, &Forwarder::onEventCb, this);
+  bufferevent_setwatermark(bev, EV_WRITE, kLowWater, 0);
+  bufferevent_setwatermark(bev, EV_READ, 0, kHighWater);
+  bufferevent_enable(bev, EV_READ | EV_WRITE);
+  queued_ = evbuffer_get_length(pending_.get());
+  evbuffer_add_buffer(bufferevent_get_output(bev), pending_.get());
+  if (!reused_) {
+    timer_mode_ = TimerMode::kConnect;
+    timeval tv = toTimeval(limits_.connect);
+    evtimer_add(timer_.get(), &tv);
+  } else {
+    conn_->setConnected();
+    if (request_complete_) armResponseTimer();
+  }
+  return true;
+}
+
+void Forwarder::sendBody(evbuffer* src, size_t n) {
+  if (conn_) {
+    evbuffer_remove_buffer(src, bufferevent_get_output(conn_->bev()), n);
+    queued_ += n;
+  } else {
+    evbuffer_remove_buffer(src, pending_.get(), n);
+  }
+}
+
+void Forwarder::requestComplete() {
+  request_complete_ = true;
+  if (conn_ && conn_->connected()) armResponseTimer();
+}
+
+bool Forwarder::bodyBlocked() const {
+  if (conn_) return evbuffer_get_length(bufferevent_get_output(conn_->bev())) > kHighWater;
+  return evbuffer_get_length(pending_.get()) > kHighWater;
+}
+
+size_t Forwarder::bytesSentUpstream() const {
+  if (!conn_) return 0;
+  return queued_ - evbuffer_get_length(bufferevent_get_output(conn_->bev()));
+}
+
+// The backend must start answering within upstream_response once the request is sent, and
+// a response that stalls that long mid-body is given up on. A read timeout does both, and
+// pauses while back-pressure holds reading off.
+void Forwarder::armResponseTimer() {
+  if (timer_mode_ == TimerMode::kConnect) evtimer_del(timer_.get());
+  timer_mode_ = TimerMode::kNone;
+  timeval tv = toTimeval(limits_.response);
+  bufferevent_set_timeouts(conn_->bev(), &tv, nullptr);
+}
+
+void Forwarder::onTimer() {
+  if (tunnel_) {
+    finish(true);
+    return;
+  }
+  if (timer_mode_ == TimerMode::kConnect) {
+    timer_mode_ = TimerMode::kNone;
+    retryOrFail(502, "connect timed out");
+  }
+}
+
+void Forwarder::onUpstreamEvent(short what) {
+  if (what & BEV_EVENT_CONNECTED) {
+    conn_->setConnected();
+    if (timer_mode_ == TimerMode::kConnect) {
+      evtimer_del(timer_.get());
+      timer_mode_ = TimerMode::kNone;
+    }
+    if (request_complete_) armResponseTimer();
+    return;
+  }
+  if (tunnel_) {
+    finish(true);
+    return;
+  }
+  if (what & BEV_EVENT_TIMEOUT) {
+    if (!head_seen_) return fail(504, "no response head within upstream_response");
+    return abort("backend stalled mid-response");
+  }
+  if (what & BEV_EVENT_EOF) {
+    processResponse();
+    if (done_) return;
+    if (head_seen_) {
+      ParseResult r = conn_->parser().finish();
+      if (r.event == ParseEvent::kMessageComplete) {
+        close_client_ = true;
+        return onResponseComplete();
+      }
+      return abort("backend closed mid-response");
+    }
+  }
+  retryOrFail(502, conn_->connected() ? "backend closed the connection before answering"
+                                      : "connect failed");
+}
+
+void Forwarder::retryOrFail(int status, const char* why) {
+  bool nothing_sent = conn_ && bytesSentUpstream() == 0 && !response_started_ &&
+                      evbuffer_get_length(bufferevent_get_input(conn_->bev())) == 0;
+  bool may_retry = nothing_sent && (!conn_->connected() || (reused_ && !retried_reused_));
+  if (!may_retry) return fail(status, why);
+  if (reused_) {
+    // The backend closed an idle connection as we reused it: once, on a fresh connection,
+    // to any backend including this one.
+    retried_reused_ = true;
+    tried_.pop_back();
+  }
+  log().debug("upstream {}: {}; retrying", backend_->name(), why);
+  evbuffer_add_buffer(pending_.get(), bufferevent_get_output(conn_->bev()));
+  bufferevent_setcb(conn_->bev(), nullptr, nullptr, nullptr, nullptr);
+  worker_.loop().deferredDelete(std::move(conn_));
+  backend_->addActive(-1);
+  evtimer_del(timer_.get());
+  timer_mode_ = TimerMode::kNone;
+  if (!attach()) fail(status, why);
+}
+
+void Forwarder::onUpstreamRead() {
+  if (tunnel_) {
+    pumpTunnel();
+    return;
+  }
+  processResponse();
+}
+
+void Forwarder::onUpstreamWrite() {
+  if (tunnel_) {
+    bufferevent_enable(down_, EV_READ);
+    pumpTunnel();
+    return;
+  }
+  owner_.onForwardWritable();
+}
+
+void Forwarder::onDownstreamDrained() {
+  if (done_ || !conn_) return;
+  bufferevent_enable(conn_->bev(), EV_READ);
+  if (tunnel_) {
+    pumpTunnel();
+  } else {
+    processResponse();
+  }
+}
+
+void Forwarder::processResponse() {
+  evbuffer* in = bufferevent_get_input(conn_->bev());
+  evbuffer* out = bufferevent_get_output(down_);
+  Http1Parser& parser = conn_->parser();
+  while (!done_) {
+    if (evbuffer_get_length(out) > kHighWater) {
+      bufferevent_disable(conn_->bev(), EV_READ);  // resumes from onDownstreamDrained
+      return;
+    }
+    size_t avail = evbuffer_get_length(in);
+    evbuffer_iovec vec{};
+    if (avail > 0) evbuffer_peek(in, -1, nullptr, &vec, 1);
+    size_t len = avail > 0 ? vec.iov_len : 0;
+    ParseResult r = parser.execute(static_cast<const char*>(vec.iov_base), len);
+    if (r.consumed > 0) {
+      if (!head_seen_ || r.event == ParseEvent::kHeadComplete || dechunk_) {
+        // Heads are rewritten, not copied; decoded body bytes went out through onBodyData.
+        evbuffer_drain(in, r.consumed);
+      } else {
+        evbuffer_remove_buffer(in, out, r.consumed);
+        bytes_out_ += r.consumed;
+      }
+    }
+    switch (r.event) {
+      case ParseEvent::kHeadComplete:
+        if (!onResponseHead()) return;
+        break;
+      case ParseEvent::kMessageComplete:
+        if (!head_seen_) break;  // an interim (1xx) response ended
+        return onResponseComplete();
+      case ParseEvent::kError:
+        if (!head_seen_) return fail(502, "malformed response from the backend");
+        return abort("malformed response body from the backend");
+      case ParseEvent::kNeedMore:
+        if (r.consumed >= avail) return;
+        break;
+    }
+  }
+}
+
+// Returns false when the forwarder is done (or has handed the connection over).
+bool Forwarder::onResponseHead() {
+  const MessageHead& h = conn_->parser().head();
+  if (h.status >= 100 && h.status < 200 && h.status != 101) {
+    // Interim answers (100 Continue, 103 Early Hints) go to HTTP/1.1 clients as they come.
+    if (!req_.client_http10) {
+      std::string head;
+      appendDownstreamResponseHead(head, h, {});
+      bufferevent_write(down_, head.data(), head.size());
+      bytes_out_ += head.size();
+    }
+    return true;
+  }
+  if (h.status == 101) {
+    if (!req_.upgrade) {
+      fail(502, "backend switched protocols unasked");
+      return false;
+    }
+    head_seen_ = true;
+    status_ = 101;
+    std::string head;
+    DownstreamResponseOptions opts;
+    opts.upgrade = true;
+    appendDownstreamResponseHead(head, h, opts);
+    bufferevent_write(down_, head.data(), head.size());
+    bytes_out_ += head.size();
+    response_started_ = true;
+    startTunnel();
+    return false;
+  }
+  head_seen_ = true;
+  status_ = h.status;
+  if (req_.head_method) conn_->parser().skipBody();
+  bool no_body = req_.head_method || h.status == 204 || h.status == 304;
+  bool close_delimited = !no_body && !h.chunked && !h.has_content_length;
+  dechunk_ = req_.client_http10 && h.chunked && !no_body;
+  close_client_ = close_delimited || dechunk_ || !req_.client_keep_alive || !request_complete_ ||
+                  worker_.draining();
+  if (dechunk_) conn_->parser().setBodySink(this);
+  DownstreamResponseOptions opts;
+  opts.close = close_client_;
+  opts.keep_alive_10 = req_.client_http10 && !close_client_;
+  opts.drop_chunked = dechunk_;
+  opts.extra_lines = req_.extra_response_lines;
+  std::string head;
+  appendDownstreamResponseHead(head, h, opts);
+  bufferevent_write(down_, head.data(), head.size());
+  bytes_out_ += head.size();
+  response_started_ = true;
+  return true;
+}
+
+void Forwarder::onBodyData(const char* data, size_t len) {
+  bufferevent_write(down_, data, len);
+  bytes_out_ += len;
+}
+
+void Forwarder::onResponseComplete() {
+  conn_->parser().setBodySink(nullptr);
+  if (!request_complete_) close_client_ = true;  // the rest of the request body is not read
+  finish(close_client_);
+}
+
+void Forwarder::finish(bool close) {
+  if (done_) return;
+  done_ = true;
+  evtimer_del(timer_.get());
+  if (conn_) {
+    bool reusable = !tunnel_ && conn_->parser().head().keep_alive && request_complete_ &&
+                    evbuffer_get_length(bufferevent_get_output(conn_->bev())) == 0 &&
+                    evbuffer_get_length(bufferevent_get_input(conn_->bev())) == 0 &&
+                    !conn_->parser().inMessage();
+    bufferevent_setcb(conn_->bev(), nullptr, nullptr, nullptr, nullptr);
+    bufferevent_set_timeouts(conn_->bev(), nullptr, nullptr);
+    backend_->addActive(-1);
+    conn_->countUse();
+    if (reusable) {
+      backend_->release(std::move(conn_), pool_.keepalive(), limits_.idle);
+    } else {
+      worker_.loop().deferredDelete(std::move(conn_));
+    }
+  }
+  owner_.onForwardDone(close);
+}
+
+void Forwarder::fail(int status, const char* why) {
+  if (response_started_) return abort(why);
+  done_ = true;
+  evtimer_del(timer_.get());
+  if (conn_) {
+    bufferevent_setcb(conn_->bev(), nullptr, nullptr, nullptr, nullptr);
+    backend_->addActive(-1);
+    worker_.loop().deferredDelete(std::move(conn_));
+  }
+  log().warn("upstream {}: {} -> {}", backend_ ? backend_->name() : pool_.name(), why, status);
+  status_ = status;
+  owner_.onForwardFailed(status, why);
+}
+
+void Forwarder::abort(const char* why) {
+  done_ = true;
+  evtimer_del(timer_.get());
+  if (conn_) {
+    bufferevent_setcb(conn_->bev(), nullptr, nullptr, nullptr, nullptr);
+    backend_->addActive(-1);
+    worker_.loop().deferredDelete(std::move(conn_));
+  }
+  log().warn("upstream {}: {}; closing the client connection", backend_ ? backend_->name() : "?", why);
+  owner_.onForwardAborted(why);
+}
+
+void Forwarder::startTunnel() {
+  tunnel_ = true;
+  bufferevent_set_timeouts(conn_->bev(), nullptr, nullptr);
+  // Bytes the backend sent right after its 101 belong to the new protocol.
+  evbuffer_add_buffer(bufferevent_get_output(down_), bufferevent_get_input(conn_->bev()));
+  bufferevent_enable(down_, EV_READ);
+  pumpTunnel();
+}
+
+void Forwarder::onDownstreamReadable() {
+  if (tunnel_) pumpTunnel();
+}
+
+void Forwarder::onDownstreamEof() {
+  if (tunnel_) finish(true);
+}
+
+// Moves whatever is buffered in each direction, pausing a side whose destination is full.
+void Forwarder::pumpTunnel() {
+  if (done_) return;
+  evbuffer* up_in = bufferevent_get_input(conn_->bev());
+  evbuffer* up_out = bufferevent_get_output(conn_->bev());
+  evbuffer* down_in = bufferevent_get_input(down_);
+  evbuffer* down_out = bufferevent_get_output(down_);
+  size_t a = evbuffer_get_length(up_in);
+  size_t b = evbuffer_get_length(down_in);
+  bytes_out_ += a;
+  evbuffer_add_buffer(down_out, up_in);
+  evbuffer_add_buffer(up_out, down_in);
+  if (evbuffer_get_length(down_out) > kHighWater) bufferevent_disable(conn_->bev(), EV_READ);
+  if (evbuffer_get_length(up_out) > kHighWater) bufferevent_disable(down_, EV_READ);
+  if (a + b > 0 || !evtimer_pending(timer_.get(), nullptr)) {
+    timeval tv = toTimeval(limits_.idle);  // the tunnel closes after this long with no traffic
+    evtimer_add(timer_.get(), &tv);
+  }
+}
+
+}  // namespace detour

@@ -1,0 +1,144 @@
+#pragma once
+
+// Forwarder: one exchange relayed to a backend. It takes an upstream connection (an idle one
+// or a new connect), sends the rewritten request head, streams the request body as the
+// DownstreamConnection hands it over, and streams the response back into the client's
+// bufferevent. Bytes move as evbuffer chains (no copies); watermarks give back-pressure both
+// ways: a full upstream output pauses the client's body, a full client output pauses reading
+// from the backend.
+//
+// Failures before any response byte reached the client come back as a status (502/504) for the
+// connection to answer; failures after that abort the client connection, so that a cut-short
+// response never looks complete. A 101 answer turns the exchange into a two-way tunnel.
+//
+// Owned by its DownstreamConnection; loop thread only.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/libevent_ptr.h"
+#include "http/parser.h"
+#include "server/event_loop.h"
+#include "upstream/pool.h"
+#include "upstream/upstream_connection.h"
+
+namespace detour {
+
+class Worker;
+
+class Forwarder final : public Deletable, private BodySink {
+ public:
+  // What the forwarder reports to its connection. Each call may delete the forwarder (through
+  // the loop's deferred list), so the forwarder does nothing after calling one.
+  class Owner {
+   public:
+    virtual ~Owner() = default;
+    // More request body may be sent (the upstream output drained).
+    virtual void onForwardWritable() = 0;
+    // The response was relayed completely. `close`: the client connection must close after it.
+    virtual void onForwardDone(bool close) = 0;
+    // Nothing reached the client yet: answer `status` (502 or 504) instead.
+    virtual void onForwardFailed(int status, const char* why) = 0;
+    // The response broke off after part of it reached the client: close the client now.
+    virtual void onForwardAborted(const char* why) = 0;
+  };
+
+  struct Request {
+    std::string head;           // the upstream request head, ready to send
+    bool has_body = false;
+    bool head_method = false;   // HEAD: the response has no body
+    bool client_http10 = false; // the client speaks HTTP/1.0 (no chunked, no 1xx)
+    bool client_keep_alive = true;
+    bool upgrade = false;       // a WebSocket (or other) upgrade was asked for
+    std::string extra_response_lines;  // e.g. HSTS, added to the response head
+  };
+
+  struct Limits {
+    std::chrono::milliseconds connect{3000};
+    std::chrono::milliseconds response{30000};
+    std::chrono::milliseconds idle{75000};  // tunnel idle time; idle upstream connections
+  };
+
+  Forwarder(Worker& worker, Owner& owner, bufferevent* downstream, Pool& pool, Request request,
+            const Limits& limits);
+  ~Forwarder() override;
+
+  // Picks a backend and sends the head. Failures arrive through Owner.
+  void start();
+  // Moves `n` bytes of request body from `src` towards the backend.
+  void sendBody(evbuffer* src, size_t n);
+  // The request (head and body) has been handed over completely.
+  void requestComplete();
+  // True while the upstream output is above its high watermark: hold the body back.
+  bool bodyBlocked() const;
+  // The client's output drained below its low watermark: resume reading the backend.
+  void onDownstreamDrained();
+  // Tunnel mode: the client sent bytes / closed.
+  void onDownstreamReadable();
+  void onDownstreamEof();
+
+  bool tunneling() const { return tunnel_; }
+  bool responseStarted() const { return response_started_; }
+  int status() const { return status_; }
+  uint64_t bytesOut() const { return bytes_out_; }
+  const std::string& backendName() const;
+
+  // Output above this pauses the sender; below the low mark it resumes.
+  static constexpr size_t kHighWater = 256 * 1024;
+  static constexpr size_t kLowWater = 64 * 1024;
+
+ private:
+  static void onReadCb(bufferevent* bev, void* ctx);
+  static void onWriteCb(bufferevent* bev, void* ctx);
+  static void onEventCb(bufferevent* bev, short what, void* ctx);
+  static void onTimerCb(evutil_socket_t, short, void* ctx);
+
+  void onUpstreamRead();
+  void onUpstreamWrite();
+  void onUpstreamEvent(short what);
+  void onTimer();
+
+  bool attach();  // takes a connection for the next backend; false when none is left
+  void retryOrFail(int status, const char* why);
+  void processResponse();
+  bool onResponseHead();
+  void onResponseComplete();
+  void startTunnel();
+  void pumpTunnel();
+  void finish(bool close);
+  void fail(int status, const char* why);
+  void abort(const char* why);
+  void armResponseTimer();
+  size_t bytesSentUpstream() const;
+  void onBodyData(const char* data, size_t len) override;
+
+  Worker& worker_;
+  Owner& owner_;
+  bufferevent* down_;  // the client's bufferevent (not owned)
+  Pool& pool_;
+  Request req_;
+  Limits limits_;
+  std::shared_ptr<Backend> backend_;
+  std::unique_ptr<UpstreamConnection> conn_;
+  std::vector<const Backend*> tried_;
+  EvBufferPtr pending_;  // request bytes kept while no connection is attached
+  EventPtr timer_;
+  enum class TimerMode { kNone, kConnect, kResponse } timer_mode_ = TimerMode::kNone;
+  uint64_t queued_ = 0;  // request bytes queued on the current connection
+  bool reused_ = false;
+  bool retried_reused_ = false;
+  bool request_complete_ = false;
+  bool response_started_ = false;  // bytes of the final response head reached the client
+  bool head_seen_ = false;         // the final response head was parsed
+  bool close_client_ = false;
+  bool dechunk_ = false;
+  bool tunnel_ = false;
+  bool done_ = false;
+  int status_ = 0;
+  uint64_t bytes_out_ = 0;
+};
+
+}  // namespace detour

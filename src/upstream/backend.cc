@@ -1,0 +1,83 @@
+#include "upstream/backend.h"
+
+#include <algorithm>
+
+#include "server/event_loop.h"
+
+namespace detour {
+namespace {
+
+// Context for an idle connection's callbacks: which backend, which connection.
+struct IdleCtx {
+  Backend* backend;
+  UpstreamConnection* conn;
+};
+
+}  // namespace
+
+Backend::Backend(EventLoop& loop, std::string name, const SocketAddress& addr)
+    : loop_(loop), name_(std::move(name)), addr_(addr) {}
+
+Backend::~Backend() = default;
+
+std::unique_ptr<UpstreamConnection> Backend::takeIdle() {
+  while (!idle_.empty()) {
+    std::unique_ptr<UpstreamConnection> c = std::move(idle_.back());
+    idle_.pop_back();
+    c->idleTimer().reset();
+    bufferevent_setcb(c->bev(), nullptr, nullptr, nullptr, nullptr);
+    if (!c->looksClosed()) return c;
+    loop_.deferredDelete(std::move(c));
+  }
+  return nullptr;
+}
+
+std::unique_ptr<UpstreamConnection> Backend::connectNew() {
+  return UpstreamConnection::connect(loop_.base(), *this, addr_);
+}
+
+void Backend::release(std::unique_ptr<UpstreamConnection> conn, size_t max_idle,
+                      std::chrono::milliseconds idle_timeout) {
+  if (idle_.size() >= max_idle) {
+    loop_.deferredDelete(std::move(conn));
+    return;
+  }
+  UpstreamConnection* raw = conn.get();
+  // The callbacks' context is the connection itself; it finds its backend through it.
+  bufferevent_setcb(raw->bev(), &Backend::onIdleReadCb, nullptr, &Backend::onIdleEventCb, raw);
+  bufferevent_enable(raw->bev(), EV_READ);
+  raw->idleTimer().reset(evtimer_new(loop_.base(), &Backend::onIdleTimerCb, raw));
+  timeval tv{static_cast<time_t>(idle_timeout.count() / 1000),
+             static_cast<suseconds_t>((idle_timeout.count() % 1000) * 1000)};
+  evtimer_add(raw->idleTimer().get(), &tv);
+  idle_.push_back(std::move(conn));
+}
+
+void Backend::dropIdle(UpstreamConnection* conn) {
+  auto it = std::find_if(idle_.begin(), idle_.end(),
+                         [&](const auto& c) { return c.get() == conn; });
+  if (it == idle_.end()) return;
+  bufferevent_disable(conn->bev(), EV_READ | EV_WRITE);
+  (*it)->idleTimer().reset();
+  loop_.deferredDelete(std::move(*it));
+  idle_.erase(it);
+}
+
+// An idle connection that becomes readable was closed by the backend (or got bytes nobody
+// asked for): either way it cannot be reused.
+void Backend::onIdleReadCb(bufferevent*, void* ctx) {
+  auto* conn = static_cast<UpstreamConnection*>(ctx);
+  conn->backend().dropIdle(conn);
+}
+
+void Backend::onIdleEventCb(bufferevent*, short, void* ctx) {
+  auto* conn = static_cast<UpstreamConnection*>(ctx);
+  conn->backend().dropIdle(conn);
+}
+
+void Backend::onIdleTimerCb(evutil_socket_t, short, void* ctx) {
+  auto* conn = static_cast<UpstreamConnection*>(ctx);
+  conn->backend().dropIdle(conn);
+}
+
+}  // namespace detour

@@ -1,0 +1,56 @@
+#pragma once
+
+// A backend as one worker sees it: its address, its idle keep-alive connections, and how many
+// exchanges it has in flight (for least_conn). Loop thread only.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/net_address.h"
+#include "upstream/upstream_connection.h"
+
+namespace detour {
+
+class EventLoop;
+
+class Backend {
+ public:
+  Backend(EventLoop& loop, std::string name, const SocketAddress& addr);
+  ~Backend();
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
+  const std::string& name() const { return name_; }  // "host:port" as configured
+  const SocketAddress& address() const { return addr_; }
+
+  // An idle connection that still looks open, or null. Stale ones are dropped on the way.
+  std::unique_ptr<UpstreamConnection> takeIdle();
+  // A new connection (connect in progress), or null when no socket could be made.
+  std::unique_ptr<UpstreamConnection> connectNew();
+  // Returns a connection after a complete exchange: kept idle while fewer than `max_idle`
+  // are, else closed.
+  void release(std::unique_ptr<UpstreamConnection> conn, size_t max_idle,
+               std::chrono::milliseconds idle_timeout);
+  size_t idleCount() const { return idle_.size(); }
+
+  // Exchanges in flight on this backend (this worker).
+  int active() const { return active_; }
+  void addActive(int delta) { active_ += delta; }
+
+ private:
+  static void onIdleEventCb(bufferevent* bev, short what, void* ctx);
+  static void onIdleReadCb(bufferevent* bev, void* ctx);
+  static void onIdleTimerCb(evutil_socket_t, short, void* ctx);
+  void dropIdle(UpstreamConnection* conn);
+
+  EventLoop& loop_;
+  std::string name_;
+  SocketAddress addr_;
+  std::vector<std::unique_ptr<UpstreamConnection>> idle_;  // most recently used last
+  int active_ = 0;
+};
+
+}  // namespace detour
