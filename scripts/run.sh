@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds detour and runs it on config/detour.yaml (Ctrl-C stops it).
+# Installs what is missing, builds detour, starts the demo backend on 127.0.0.1:9001 and runs
+# detour on config/detour.yaml in the foreground (Ctrl-C stops both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/build.sh build
-exec ./build/detour run -c config/detour.yaml "$@"
+./build/detour-demo-backend 9001 &
+backend=$!
+trap 'kill "$backend" 2>/dev/null || true' EXIT
+./build/detour run -c config/detour.yaml "$@"

@@ -28,7 +28,11 @@ std::string SocketAddress::toString() const {
   if (family() == AF_INET6) {
     inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, buf,
               sizeof buf);
-    return "[" + std::string(buf) + "]:" + std::to_string(port());
+    std::string out = "[";
+    out.append(buf);
+    out.append("]:");
+    out.append(std::to_string(port()));
+    return out;
   }
   return "?";
 }

@@ -9,6 +9,10 @@
 
 #include "routing_test_util.h"
 
+// GCC 12 flags free() in a replacement operator delete as mismatched with the replacement
+// operator new's malloc(): they are a matched pair here.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 namespace {
 thread_local bool t_counting = false;
 thread_local size_t t_allocations = 0;
