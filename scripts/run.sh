@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
-./scripts/build.sh build
+./scripts/build.sh build -DDETOUR_BUILD_TESTS=OFF
 ./build/detour-demo-backend 9001 &
 backend=$!
 trap 'kill "$backend" 2>/dev/null || true' EXIT

@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh --test
 jobs="$(nproc)"
 if [[ "${DETOUR_SANITIZERS:-0}" == "1" ]]; then
-  BUILD_TYPE=RelWithDebInfo ./scripts/build.sh build-asan "-DDETOUR_SANITIZE=address;undefined"
+  BUILD_TYPE=RelWithDebInfo ./scripts/build.sh build-asan "-DDETOUR_SANITIZE=address;undefined" \
+    -DDETOUR_BUILD_TESTS=ON
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 600
 fi
-./scripts/build.sh build
+./scripts/build.sh build -DDETOUR_BUILD_TESTS=ON
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600
