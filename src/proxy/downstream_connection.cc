@@ -466,7 +466,8 @@ void DownstreamConnection::onForwardDone(bool close) {
 void DownstreamConnection::onForwardFailed(int status, const char* why) {
   (void)why;
   dropForwarder();
-  answerStatus(status);
+  // No healthy backend: tell clients when to come back (about one health-check round).
+  answerStatus(status, status == 503 ? "Retry-After: 5\r\n" : "");
   switch (phase_) {
     case Phase::kAwaitResponse:
       // The whole request was read: answer now.
@@ -545,9 +546,29 @@ void DownstreamConnection::flushAnswer(bool close) {
   bufferevent_write(bev_.get(), out.data(), out.size());
 }
 
+void DownstreamConnection::recordStats(double seconds) {
+  WorkerStats& stats = worker_.stats();
+  RuleStats& rs = answer_.rule != nullptr ? worker_.ruleStats(*answer_.rule) : stats.unmatched();
+  rs.hits.fetch_add(1, std::memory_order_relaxed);
+  rs.statuses.add(status_);
+  if (answer_.kind == Answer::Kind::kRedirect) {
+    stats.recordRedirect(status_);
+    // A body-carrying method answered 301/302: the client may re-send it as a GET, bodiless.
+    if ((status_ == 301 || status_ == 302) && head_valid_) {
+      std::string_view m = parser_->head().method;
+      if (m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE")
+        rs.bodies_at_risk.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  stats.recordLatency(seconds);
+}
+
 void DownstreamConnection::endExchange() {
   if (!exchange_open_) return;
   exchange_open_ = false;
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  recordStats(seconds);
   const ConfigSnapshot& snap = snapshot_ ? *snapshot_ : worker_.snapshot();
   AccessLog* alog = snap.access_log.get();
   if (alog == nullptr || !alog->enabled()) return;
@@ -559,8 +580,7 @@ void DownstreamConnection::endExchange() {
   rec.status = status_;
   rec.bytes_in = exchange_bytes_in_;
   rec.bytes_out = exchange_bytes_out_;
-  rec.duration_ms = std::chrono::duration<double, std::milli>(
-                        std::chrono::steady_clock::now() - started_).count();
+  rec.duration_ms = seconds * 1000.0;
   if (h != nullptr) {
     rec.host = h->host;
     rec.method = h->method;

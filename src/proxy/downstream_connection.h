@@ -100,6 +100,7 @@ class DownstreamConnection final : public Deletable, public Forwarder::Owner {
   void answerStatus(int status, std::string extra_headers = {});
   void flushAnswer(bool close);
   void endExchange();
+  void recordStats(double seconds);
   void beginClose();
   void startLinger();
   void updateTimer();

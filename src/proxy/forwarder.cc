@@ -49,12 +49,24 @@ void Forwarder::onTimerCb(evutil_socket_t, short, void* ctx) { static_cast<Forwa
 
 void Forwarder::start() {
   evbuffer_add(pending_.get(), req_.head.data(), req_.head.size());
-  if (!attach()) fail(502, "no backend could be reached");
+  if (!attach()) {
+    bool any_up = false;
+    for (const auto& b : pool_.backends()) any_up = any_up || b->up();
+    if (!any_up) {
+      worker_.stats().recordUpstreamError(pool_.name(), "", UpstreamError::kNoHealthyBackend);
+      return fail(503, "no healthy backend in the pool");
+    }
+    fail(502, "no backend could be reached");
+  }
+}
+
+void Forwarder::noteFailure(UpstreamError kind) {
+  if (backend_) worker_.upstreamResult(*backend_, kind);
 }
 
 bool Forwarder::attach() {
   while (true) {
-    backend_ = pool_.pick(tried_, [](const Backend&) { return true; });
+    backend_ = pool_.pick(tried_, [](const Backend& b) { return b.up(); });
     if (!backend_) return false;
     tried_.push_back(backend_.get());
     conn_ = backend_->takeIdle();
@@ -122,7 +134,7 @@ void Forwarder::onTimer() {
   }
   if (timer_mode_ == TimerMode::kConnect) {
     timer_mode_ = TimerMode::kNone;
-    retryOrFail(502, "connect timed out");
+    retryOrFail(502, UpstreamError::kConnectTimeout, "connect timed out");
   }
 }
 
@@ -141,7 +153,11 @@ void Forwarder::onUpstreamEvent(short what) {
     return;
   }
   if (what & BEV_EVENT_TIMEOUT) {
-    if (!head_seen_) return fail(504, "no response head within upstream_response");
+    if (!head_seen_) {
+      noteFailure(UpstreamError::kResponseTimeout);
+      return fail(504, "no response head within upstream_response");
+    }
+    noteFailure(UpstreamError::kAborted);
     return abort("backend stalled mid-response");
   }
   if (what & BEV_EVENT_EOF) {
@@ -153,17 +169,24 @@ void Forwarder::onUpstreamEvent(short what) {
         close_client_ = true;
         return onResponseComplete();
       }
+      noteFailure(UpstreamError::kAborted);
       return abort("backend closed mid-response");
     }
   }
-  retryOrFail(502, conn_->connected() ? "backend closed the connection before answering"
-                                      : "connect failed");
+  if (conn_->connected()) {
+    retryOrFail(502, UpstreamError::kClosedBeforeHead,
+                "backend closed the connection before answering");
+  } else {
+    retryOrFail(502, UpstreamError::kConnectFailed, "connect failed");
+  }
 }
 
-void Forwarder::retryOrFail(int status, const char* why) {
+void Forwarder::retryOrFail(int status, UpstreamError kind, const char* why) {
   bool nothing_sent = conn_ && bytesSentUpstream() == 0 && !response_started_ &&
                       evbuffer_get_length(bufferevent_get_input(conn_->bev())) == 0;
   bool may_retry = nothing_sent && (!conn_->connected() || (reused_ && !retried_reused_));
+  // A reused connection the backend had already closed says nothing about its health.
+  if (!(reused_ && conn_->connected() && nothing_sent)) noteFailure(kind);
   if (!may_retry) return fail(status, why);
   if (reused_) {
     // The backend closed an idle connection as we reused it: once, on a fresh connection,
@@ -239,6 +262,7 @@ void Forwarder::processResponse() {
         if (!head_seen_) break;  // an interim (1xx) response ended
         return onResponseComplete();
       case ParseEvent::kError:
+        noteFailure(head_seen_ ? UpstreamError::kAborted : UpstreamError::kMalformed);
         if (!head_seen_) return fail(502, "malformed response from the backend");
         return abort("malformed response body from the backend");
       case ParseEvent::kNeedMore:
@@ -263,6 +287,7 @@ bool Forwarder::onResponseHead() {
   }
   if (h.status == 101) {
     if (!req_.upgrade) {
+      noteFailure(UpstreamError::kMalformed);
       fail(502, "backend switched protocols unasked");
       return false;
     }
@@ -280,12 +305,14 @@ bool Forwarder::onResponseHead() {
   }
   head_seen_ = true;
   status_ = h.status;
+  worker_.upstreamResult(*backend_, std::nullopt);
   if (req_.head_method) conn_->parser().skipBody();
   bool no_body = req_.head_method || h.status == 204 || h.status == 304;
   bool close_delimited = !no_body && !h.chunked && !h.has_content_length;
   dechunk_ = req_.client_http10 && h.chunked && !no_body;
+  // An upgrade the backend declined: what the client sends next may be the other protocol.
   close_client_ = close_delimited || dechunk_ || !req_.client_keep_alive || !request_complete_ ||
-                  worker_.draining();
+                  req_.upgrade || worker_.draining();
   if (dechunk_) conn_->parser().setBodySink(this);
   DownstreamResponseOptions opts;
   opts.close = close_client_;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/libevent_ptr.h"
+#include "admin/stats.h"
 #include "http/parser.h"
 #include "server/event_loop.h"
 #include "upstream/pool.h"
@@ -102,7 +103,8 @@ class Forwarder final : public Deletable, private BodySink {
   void onTimer();
 
   bool attach();  // takes a connection for the next backend; false when none is left
-  void retryOrFail(int status, const char* why);
+  void retryOrFail(int status, UpstreamError kind, const char* why);
+  void noteFailure(UpstreamError kind);
   void processResponse();
   bool onResponseHead();
   void onResponseComplete();

@@ -24,6 +24,16 @@ PoolCell* RuntimeState::poolCell(const std::string& name) {
   return &cell;
 }
 
+BackendCell* RuntimeState::backendCell(const std::string& pool, const std::string& backend) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string key = pool + "|" + backend;
+  auto it = backends_.find(key);
+  if (it != backends_.end()) return it->second;
+  BackendCell& cell = backend_cells_.emplace_back();
+  backends_.emplace(key, &cell);
+  return &cell;
+}
+
 FlagCell* RuntimeState::findFlag(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = flags_.find(name);

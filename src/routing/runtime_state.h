@@ -24,6 +24,15 @@ struct PoolCell {
   std::atomic<bool> down{false};
 };
 
+// One backend of one pool, as the health checker sees it. Workers read `up` when they pick a
+// backend and bump `failures_seen` for passive checks; the health checker (main thread) owns
+// the state machine and writes `up`.
+struct BackendCell {
+  std::atomic<bool> up{true};
+  // Passive failures reported since the last success (workers increment; the checker resets).
+  std::atomic<uint32_t> recent_failures{0};
+};
+
 class RuntimeState {
  public:
   // Returns the cell for flag `name`, creating it with `initial` when new. For an existing cell
@@ -33,6 +42,10 @@ class RuntimeState {
   // Returns the cell for pool `name`, creating it (not down) when new. Thread-safe.
   PoolCell* poolCell(const std::string& name);
 
+  // Returns the cell for backend `backend` of pool `pool`, creating it (up) when new.
+  // Thread-safe; called when a worker builds its view of a pool, never per request.
+  BackendCell* backendCell(const std::string& pool, const std::string& backend);
+
   // Lookups for the admin API and tools; nullptr when absent. Thread-safe.
   FlagCell* findFlag(const std::string& name);
   PoolCell* findPool(const std::string& name);
@@ -41,6 +54,8 @@ class RuntimeState {
   std::mutex mu_;
   std::deque<FlagCell> flag_cells_;
   std::deque<PoolCell> pool_cells_;
+  std::deque<BackendCell> backend_cells_;
+  std::map<std::string, BackendCell*, std::less<>> backends_;
   std::map<std::string, FlagCell*, std::less<>> flags_;
   std::map<std::string, PoolCell*, std::less<>> pools_;
 };

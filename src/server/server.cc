@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
@@ -59,14 +60,54 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options) {
   mutable_snap->access_log = AccessLog::create(snap->config().log);
   server->snapshot_ = snap;
   server->main_loop_ = std::make_unique<EventLoop>();
+  server->health_ = std::make_unique<HealthChecker>(*server->main_loop_, *server->state_);
   Status st = server->openListeners(snap->config());
+  if (!st) return st;
+  st = server->openAdmin(snap->config());
   if (!st) return st;
   return server;
 }
 
+namespace {
+
+std::string adminToken(const AdminConfig& admin) {
+  if (admin.token_env.empty()) return {};
+  const char* v = std::getenv(admin.token_env.c_str());
+  return v == nullptr ? std::string() : std::string(v);
+}
+
+}  // namespace
+
+Status Server::openAdmin(const Config& cfg) {
+  if (!cfg.admin.listen) return Status::ok();
+  if (!cfg.admin.token_env.empty() && adminToken(cfg.admin).empty()) {
+    log().warn("admin: {} is not set: admin writes are refused", cfg.admin.token_env);
+  }
+  std::string token = adminToken(cfg.admin);
+  if (!cfg.admin.token_env.empty() && token.empty()) {
+    // A configured but missing token must not fall back to "no token": refuse every write.
+    token = "\x01unset";
+  }
+  auto admin = AdminServer::create(*main_loop_, cfg.admin.listen->address, token, *this);
+  if (!admin) return admin.status();
+  admin_ = std::move(*admin);
+  return Status::ok();
+}
+
+void Server::reportBackend(const std::string& pool, const std::string& backend, bool ok) {
+  main_loop_->post([this, pool, backend, ok] { health_->reportPassive(pool, backend, ok); });
+}
+
 Status Server::openListeners(const Config& cfg) {
   int n = workerCount(cfg);
-  for (int i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(i));
+  for (int i = 0; i < n; ++i) {
+    WorkerContext ctx;
+    ctx.state = state_;
+    ctx.report_backend = [this](const std::string& pool, const std::string& backend, bool ok) {
+      reportBackend(pool, backend, ok);
+    };
+    workers_.push_back(std::make_unique<Worker>(i, std::move(ctx)));
+  }
   for (const auto& l : cfg.server.listen) {
     if (l.tls) return Status::error(cfg.file + ":" + std::to_string(l.pos.line) +
                                     ": TLS listeners are not supported by this build yet");
@@ -91,6 +132,7 @@ void Server::writeReadyFile() {
   {
     std::ofstream out(tmp);
     for (const auto& a : bound_) out << "listen " << a.toString() << "\n";
+    if (admin_) out << "admin " << admin_->address().toString() << "\n";
     out << "ready\n";
   }
   rename(tmp.c_str(), options_.ready_file.c_str());
@@ -103,8 +145,11 @@ int Server::run() {
     signal_events_.push_back(std::move(ev));
   }
   signal(SIGPIPE, SIG_IGN);
+  health_->update(*snapshot_);
   for (auto& w : workers_) w->start(snapshot_);
+  running_ = true;
   for (const auto& a : bound_) log().info("listening on {}", a.toString());
+  if (admin_) log().info("admin API on http://{}/", admin_->address().toString());
   log().info("detour started: {} worker(s), {} rule(s)", workers_.size(), snapshot_->table->size());
   writeReadyFile();
   main_loop_->run();
@@ -148,10 +193,12 @@ bool Server::reload() {
   diags.sortByPosition();
   logDiagnostics(diags);
   if (!snap) {
+    ++reloads_failed_;
     log().error("reload failed: {} error(s); still serving generation {}", diags.errorCount(),
                 snapshot_->generation);
     return false;
   }
+  ++reloads_ok_;
   auto mutable_snap = std::const_pointer_cast<ConfigSnapshot>(snap);
   mutable_snap->generation = ++generation_;
   mutable_snap->access_log = sameLogSettings(snap->config().log, snapshot_->config().log)
@@ -159,9 +206,64 @@ bool Server::reload() {
                                  : AccessLog::create(snap->config().log);
   setupLogging(snap->config().log.level);
   snapshot_ = snap;
+  health_->update(*snap);
+  if (admin_) admin_->setToken(adminToken(snap->config().admin));
   for (auto& w : workers_) w->publish(snap);
   log().info("reloaded {}: generation {}, {} rule(s)", options_.config_path, snap->generation,
              snap->table->size());
+  return true;
+}
+
+MetricsInput Server::metrics() const {
+  MetricsInput m;
+  m.table = snapshot_->table.get();
+  for (const auto& w : workers_) {
+    m.workers.push_back(&w->stats());
+    const WorkerCounters& c = w->counters();
+    m.connections_open += c.connections_open.load();
+    m.connections_accepted += c.connections_accepted.load();
+    m.bytes_in += c.bytes_in.load();
+    m.bytes_out += c.bytes_out.load();
+    m.parse_errors += c.parse_errors.load();
+  }
+  m.reloads_ok = reloads_ok_;
+  m.reloads_failed = reloads_failed_;
+  m.generation = snapshot_->generation;
+  m.draining = draining_;
+  for (const auto& [name, value] : flagValues()) {
+    auto it = flag_changes_.find(name);
+    m.flags.push_back({name, value, it == flag_changes_.end() ? 0 : it->second});
+  }
+  m.backends = health_->status();
+  for (const auto& pool : snapshot_->config().pools) {
+    PoolCell* cell = state_->findPool(pool.name);
+    m.pools.emplace_back(pool.name, cell != nullptr && cell->down.load());
+  }
+  m.access_log_dropped = snapshot_->access_log ? snapshot_->access_log->dropped() : 0;
+  m.health_transitions = health_->transitions();
+  return m;
+}
+
+std::vector<HealthChecker::BackendStatus> Server::backendStatus() const { return health_->status(); }
+
+std::vector<std::pair<std::string, bool>> Server::flagValues() const {
+  std::vector<std::pair<std::string, bool>> out;
+  for (const auto& f : snapshot_->config().flags) {
+    FlagCell* cell = state_->findFlag(f.name);
+    out.emplace_back(f.name, cell != nullptr && cell->value.load());
+  }
+  return out;
+}
+
+bool Server::setFlag(const std::string& name, bool value, const std::string& peer) {
+  if (snapshot_->config().findFlag(name) == nullptr) return false;
+  FlagCell* cell = state_->findFlag(name);
+  if (cell == nullptr) return false;
+  bool old = cell->value.exchange(value);
+  cell->overridden.store(true);
+  ++flag_changes_[name];
+  log().warn("flag {} set {} -> {} by admin client {}", name, old ? "true" : "false",
+             value ? "true" : "false", peer);
   return true;
 }
 

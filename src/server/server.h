@@ -4,15 +4,18 @@
 // and the main thread's loop, which handles signals (HUP reload, TERM/INT drain, USR1 reopen
 // logs). One per process.
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "admin/admin_server.h"
 #include "common/status.h"
 #include "routing/runtime_state.h"
 #include "server/config_snapshot.h"
 #include "server/event_loop.h"
 #include "server/worker.h"
+#include "upstream/health_checker.h"
 
 namespace detour {
 
@@ -23,9 +26,9 @@ struct ServerOptions {
   std::string ready_file;
 };
 
-class Server {
+class Server final : public AdminModel {
  public:
-  ~Server();
+  ~Server() override;
 
   // Loads the config at options.config_path and opens every listener. Errors (config or
   // sockets) are returned with their messages; diagnostics are also logged.
@@ -42,9 +45,19 @@ class Server {
   // The bound address of every traffic listener, in config order.
   const std::vector<SocketAddress>& boundAddresses() const { return bound_; }
 
+  // AdminModel (main thread)
+  std::shared_ptr<const ConfigSnapshot> currentSnapshot() const override { return snapshot_; }
+  bool ready() const override { return running_ && !draining_; }
+  MetricsInput metrics() const override;
+  std::vector<HealthChecker::BackendStatus> backendStatus() const override;
+  std::vector<std::pair<std::string, bool>> flagValues() const override;
+  bool setFlag(const std::string& name, bool value, const std::string& peer) override;
+
  private:
   Server() = default;
   Status openListeners(const Config& cfg);
+  Status openAdmin(const Config& cfg);
+  void reportBackend(const std::string& pool, const std::string& backend, bool ok);
   void writeReadyFile();
   void startDrain();
   void onDrainTimeout();
@@ -62,6 +75,12 @@ class Server {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<SocketAddress> bound_;
   bool draining_ = false;
+  bool running_ = false;
+  std::unique_ptr<HealthChecker> health_;
+  std::unique_ptr<AdminServer> admin_;
+  uint64_t reloads_ok_ = 0;
+  uint64_t reloads_failed_ = 0;
+  std::map<std::string, uint64_t> flag_changes_;
   std::chrono::steady_clock::time_point drain_deadline_;
 };
 

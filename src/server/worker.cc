@@ -11,7 +11,35 @@
 
 namespace detour {
 
-Worker::Worker(int index) : index_(index), rng_(std::random_device{}() ^ (index * 0x9E3779B97F4A7C15ULL)) {}
+Worker::Worker(int index, WorkerContext context)
+    : index_(index),
+      rng_(std::random_device{}() ^ (static_cast<uint64_t>(index) * 0x9E3779B97F4A7C15ULL)),
+      context_(std::move(context)) {}
+
+RuleStats& Worker::ruleStats(const CompiledRule& rule) {
+  if (rule_stats_generation_ != snapshot_->generation) {
+    rule_stats_generation_ = snapshot_->generation;
+    rule_stats_.assign(snapshot_->table->size(), nullptr);
+  }
+  RuleStats*& slot = rule_stats_[rule.id()];
+  if (slot == nullptr) slot = stats_.rule(rule.name());
+  return *slot;
+}
+
+void Worker::upstreamResult(Backend& backend, std::optional<UpstreamError> error) {
+  BackendCell* cell = backend.cell();
+  if (error) {
+    stats_.recordUpstreamError(backend.pool(), backend.name(), *error);
+    // Timeouts and refusals say something about the backend; a malformed answer too.
+    cell->recent_failures.fetch_add(1, std::memory_order_relaxed);
+    if (context_.report_backend) context_.report_backend(backend.pool(), backend.name(), false);
+    return;
+  }
+  if (cell->recent_failures.load(std::memory_order_relaxed) != 0) {
+    cell->recent_failures.store(0, std::memory_order_relaxed);
+    if (context_.report_backend) context_.report_backend(backend.pool(), backend.name(), true);
+  }
+}
 
 Worker::~Worker() {
   join();
@@ -121,10 +149,12 @@ Pool* Worker::pool(const std::string& name) {
       std::vector<std::shared_ptr<Backend>> backends;
       const auto& addrs = snapshot_->backend_addresses.at(pc.name);
       for (size_t i = 0; i < pc.backends.size(); ++i) {
-        std::string key = pc.backends[i].text + "|" + addrs[i].toString();
+        std::string key = pc.name + "|" + pc.backends[i].text + "|" + addrs[i].toString();
         auto it = backends_.find(key);
-        auto b = it != backends_.end() ? it->second
-                                       : std::make_shared<Backend>(loop_, pc.backends[i].text, addrs[i]);
+        auto b = it != backends_.end()
+                     ? it->second
+                     : std::make_shared<Backend>(loop_, pc.name, pc.backends[i].text, addrs[i],
+                                                 context_.state->backendCell(pc.name, pc.backends[i].text));
         kept[key] = b;
         backends.push_back(std::move(b));
       }

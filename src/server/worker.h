@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <random>
 #include <string>
@@ -13,7 +15,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "admin/stats.h"
 #include "common/libevent_ptr.h"
+#include "routing/runtime_state.h"
 #include "server/config_snapshot.h"
 #include "server/event_loop.h"
 #include "server/listener.h"
@@ -34,9 +38,17 @@ struct WorkerCounters {
   std::atomic<uint64_t> bytes_out{0};
 };
 
+// What a worker shares with the rest of the process.
+struct WorkerContext {
+  std::shared_ptr<RuntimeState> state;
+  // Passive health: a request to (pool, backend) failed, or succeeded after failures. Called on
+  // the worker thread; the callee must hand it to the main thread.
+  std::function<void(const std::string& pool, const std::string& backend, bool ok)> report_backend;
+};
+
 class Worker {
  public:
-  explicit Worker(int index);
+  Worker(int index, WorkerContext context);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -64,6 +76,12 @@ class Worker {
   const std::shared_ptr<const ConfigSnapshot>& snapshotPtr() const { return snapshot_; }
   bool draining() const { return draining_; }
   WorkerCounters& counters() { return counters_; }
+  WorkerStats& stats() { return stats_; }
+  // The counters of `rule` (cached per snapshot, so one vector lookup per request).
+  RuleStats& ruleStats(const CompiledRule& rule);
+  // An upstream exchange on `backend` failed with `error` (counted, and reported to the health
+  // checker), or succeeded (error empty).
+  void upstreamResult(Backend& backend, std::optional<UpstreamError> error);
   // "Date: ...\r\n", refreshed once a second.
   std::string_view dateLine();
   // A new random request id (32 hex digits).
@@ -101,6 +119,10 @@ class Worker {
   long long date_second_ = -1;
   std::string date_line_;
   std::mt19937_64 rng_;
+  WorkerContext context_;
+  WorkerStats stats_;
+  std::vector<RuleStats*> rule_stats_;  // by rule id, for snapshot rule_stats_generation_
+  uint64_t rule_stats_generation_ = 0;
   std::unordered_map<std::string, std::unique_ptr<Pool>> pools_;
   uint64_t pools_generation_ = 0;
   // Backends by "name|address", shared by the pools of successive snapshots.

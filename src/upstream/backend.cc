@@ -15,8 +15,9 @@ struct IdleCtx {
 
 }  // namespace
 
-Backend::Backend(EventLoop& loop, std::string name, const SocketAddress& addr)
-    : loop_(loop), name_(std::move(name)), addr_(addr) {}
+Backend::Backend(EventLoop& loop, std::string pool, std::string name, const SocketAddress& addr,
+                 BackendCell* cell)
+    : loop_(loop), pool_(std::move(pool)), name_(std::move(name)), cell_(cell), addr_(addr) {}
 
 Backend::~Backend() = default;
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/net_address.h"
+#include "routing/runtime_state.h"
 #include "upstream/upstream_connection.h"
 
 namespace detour {
@@ -18,12 +19,18 @@ class EventLoop;
 
 class Backend {
  public:
-  Backend(EventLoop& loop, std::string name, const SocketAddress& addr);
+  // `cell` is the backend's shared health cell (RuntimeState); it outlives the backend.
+  Backend(EventLoop& loop, std::string pool, std::string name, const SocketAddress& addr,
+          BackendCell* cell);
   ~Backend();
   Backend(const Backend&) = delete;
   Backend& operator=(const Backend&) = delete;
 
   const std::string& name() const { return name_; }  // "host:port" as configured
+  const std::string& pool() const { return pool_; }
+  // Healthy as the health checker last said (one relaxed load).
+  bool up() const { return cell_->up.load(std::memory_order_relaxed); }
+  BackendCell* cell() const { return cell_; }
   const SocketAddress& address() const { return addr_; }
 
   // An idle connection that still looks open, or null. Stale ones are dropped on the way.
@@ -47,7 +54,9 @@ class Backend {
   void dropIdle(UpstreamConnection* conn);
 
   EventLoop& loop_;
+  std::string pool_;
   std::string name_;
+  BackendCell* cell_;
   SocketAddress addr_;
   std::vector<std::unique_ptr<UpstreamConnection>> idle_;  // most recently used last
   int active_ = 0;
