@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 build_pkgs=(build-essential cmake pkg-config
   libevent-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   node-llhttp libre2-dev libssl-dev libnghttp2-dev)
-test_pkgs=(curl procps chromium ca-certificates)
+test_pkgs=(curl procps chromium ca-certificates prometheus)
 
 want=("${build_pkgs[@]}")
 testing=0

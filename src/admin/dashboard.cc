@@ -31,6 +31,7 @@ const std::string& dashboardHtml() {
   .scroll { overflow-x:auto; }
   table { border-collapse:collapse; width:100%; }
   th, td { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line); white-space:nowrap; }
+  td.wrap { white-space:normal; overflow-wrap:anywhere; min-width:140px; }
   th { color:var(--dim); font-weight:500; font-size:12px; }
   td.num { text-align:right; font-variant-numeric: tabular-nums; }
   .pill { display:inline-block; padding:1px 8px; border-radius:10px; font-size:12px; border:1px solid var(--line); }
@@ -71,7 +72,7 @@ const std::string& dashboardHtml() {
   <section>
     <h2>Rules <span class="muted">(first match wins)</span></h2>
     <div class="scroll"><table id="rules"><thead><tr>
-      <th>#</th><th>name</th><th>action</th><th>condition</th><th class="num">hits</th><th class="num">bodies at risk</th>
+      <th>#</th><th>name</th><th>action</th><th>condition</th><th class="num">hits</th><th class="num" title="POST/PUT/PATCH/DELETE answered 301/302">at risk</th>
     </tr></thead><tbody></tbody></table></div>
   </section>
   <div style="display:grid; gap:16px; align-content:start; min-width:0">
@@ -108,14 +109,16 @@ function sumMetric(text, name, filter) {
 function renderRules(rules) {
   const body = $("rules").tBodies[0];
   body.innerHTML = rules.map((r) => {
-    const action = r.action === "redirect" ? `${r.code} → <code>${esc(r.to)}</code>`
+    const lossy = r.code === 301 || r.code === 302;
+    const action = r.action === "redirect"
+                 ? `<span class="${lossy ? "risk" : ""}" title="${lossy ? "clients may turn POST into GET and drop the body" : ""}">${r.code}</span> → <code>${esc(r.to)}</code>`
                  : r.action === "forward" ? `forward → pool <b>${esc(r.pool)}</b>`
                  : `respond ${r.status}`;
     const cond = [r.when ? esc(r.when) : "", r.active === false ? '<span class="muted">inactive window</span>' : ""]
                  .filter(Boolean).join(", ");
     const risk = r.bodies_at_risk > 0 ? `<span class="risk">${fmt(r.bodies_at_risk)}</span>` : "0";
     return `<tr data-rule="${esc(r.name)}"><td class="muted">${r.index + 1}</td><td>${esc(r.name)}</td>` +
-           `<td>${action}</td><td>${cond}</td><td class="num hits">${fmt(r.hits)}</td><td class="num">${risk}</td></tr>`;
+           `<td class="wrap">${action}</td><td class="wrap">${cond}</td><td class="num hits">${fmt(r.hits)}</td><td class="num">${risk}</td></tr>`;
   }).join("");
 }
 

@@ -37,7 +37,7 @@ async function waitFor(pred, timeoutMs, what) {
   throw new Error(`timed out waiting for ${what}`);
 }
 
-// Starts detour on `yaml`; resolves with { port, proc, stop }.
+// Starts detour on `yaml`; resolves with { port, adminPort, proc, stop }.
 export async function startDetour(yaml) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detour-node-'));
   const cfg = path.join(dir, 'detour.yaml');
@@ -50,12 +50,15 @@ export async function startDetour(yaml) {
   proc.on('exit', () => { exited = true; });
   await waitFor(() => exited || (fs.existsSync(ready) && fs.readFileSync(ready, 'utf8').includes('ready\n')), 10000, 'detour ready');
   if (exited) throw new Error(`detour exited: ${stderr}`);
-  const port = Number(/listen \S+:(\d+)/.exec(fs.readFileSync(ready, 'utf8'))[1]);
+  const readyText = fs.readFileSync(ready, 'utf8');
+  const port = Number(/listen \S+:(\d+)/.exec(readyText)[1]);
+  const adminMatch = /admin \S+:(\d+)/.exec(readyText);
+  const adminPort = adminMatch ? Number(adminMatch[1]) : 0;
   const stop = async () => {
     if (exited) return;
     proc.kill('SIGTERM');
     await waitFor(() => exited, 10000, 'detour exit');
     fs.rmSync(dir, { recursive: true, force: true });
   };
-  return { port, proc, stop };
+  return { port, adminPort, proc, stop };
 }

@@ -97,9 +97,14 @@ DetourProcess::DetourProcess(const std::string& config_yaml, std::vector<std::st
   std::istringstream lines(readFile(ready_path_));
   std::string word, addr;
   while (lines >> word) {
-    if (word != "listen") continue;
+    if (word != "listen" && word != "admin") continue;
     lines >> addr;
-    ports_.push_back(std::stoi(addr.substr(addr.rfind(':') + 1)));
+    int p = std::stoi(addr.substr(addr.rfind(':') + 1));
+    if (word == "admin") {
+      admin_port_ = p;
+    } else {
+      ports_.push_back(p);
+    }
   }
 }
 

@@ -41,6 +41,8 @@ class DetourProcess {
   pid_t pid() const { return pid_; }
   // The port of the i-th configured listener.
   int port(size_t i = 0) const { return ports_.at(i); }
+  // The admin listener's port (0 when the config has none).
+  int adminPort() const { return admin_port_; }
   const std::string& configPath() const { return config_path_; }
   const TempDir& dir() const { return dir_; }
   // Everything the process wrote to stdout / stderr so far.
@@ -62,6 +64,7 @@ class DetourProcess {
   pid_t pid_ = -1;
   bool ready_ = false;
   std::vector<int> ports_;
+  int admin_port_ = 0;
 };
 
 // The path of the detour binary under test.

@@ -110,12 +110,13 @@ size_t ReceivedRequest::headerCount(const std::string& name) const {
   return n;
 }
 
-FakeBackend::FakeBackend(std::string name) : name_(std::move(name)) {
+FakeBackend::FakeBackend(std::string name, int port) : name_(std::move(name)) {
   listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in sin{};
   sin.sin_family = AF_INET;
+  sin.sin_port = htons(static_cast<uint16_t>(port));
   inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
   bind(listen_fd_, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
   listen(listen_fd_, 512);

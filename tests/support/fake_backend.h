@@ -51,7 +51,9 @@ struct ReceivedRequest {
 
 class FakeBackend {
  public:
-  explicit FakeBackend(std::string name = "b1");
+  // Listens on 127.0.0.1:`port` (0 = an ephemeral port; a fixed port brings a stopped
+  // backend back on its old address).
+  explicit FakeBackend(std::string name = "b1", int port = 0);
   ~FakeBackend();
   FakeBackend(const FakeBackend&) = delete;
   FakeBackend& operator=(const FakeBackend&) = delete;

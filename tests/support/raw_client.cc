@@ -157,4 +157,18 @@ std::vector<HttpResponse> parseResponses(const std::string& bytes,
   return out;
 }
 
+HttpResponse httpCall(int port, const std::string& method, const std::string& path,
+                      const std::string& body, const std::string& extra_headers) {
+  RawClient c(port);
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
+                    extra_headers;
+  if (!body.empty() || method == "PUT" || method == "POST") {
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  }
+  req += "\r\n" + body;
+  if (!c.connected() || !c.send(req)) return {};
+  auto rs = parseResponses(c.readAll(std::chrono::milliseconds(2000), std::chrono::milliseconds(5000)));
+  return rs.empty() ? HttpResponse{} : rs[0];
+}
+
 }  // namespace detour::test

@@ -57,4 +57,8 @@ struct HttpResponse {
 std::vector<HttpResponse> parseResponses(const std::string& bytes,
                                          const std::vector<size_t>& head_only_for = {});
 
+// One request on a fresh connection (Connection: close); the parsed response, or status 0.
+HttpResponse httpCall(int port, const std::string& method, const std::string& path,
+                      const std::string& body = "", const std::string& extra_headers = "");
+
 }  // namespace detour::test
