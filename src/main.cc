@@ -13,7 +13,9 @@ constexpr const char* kVersion = "detour 0.1.0";
 void usage(FILE* out) {
   fputs(
       "usage:\n"
-      "  detour run -c FILE [--ready-file PATH]     serve (also: detour -c FILE)\n"
+      "  detour run -c FILE [--ready-file PATH] [--no-watch]\n"
+      "                                             serve (also: detour -c FILE); reloads on\n"
+      "                                             SIGHUP and when FILE changes\n"
       "  detour check -c FILE [--strict]             validate; exit 0 valid, 1 invalid\n"
       "  detour explain -c FILE METHOD URL [-H 'Name: value']... [--flag NAME=true|false]...\n"
       "                 [--pool-down POOL]... [--time RFC3339] [--json]\n"
@@ -71,6 +73,8 @@ int parseArgs(int argc, char** argv, detour::CliOptions& o) {
       o.replay = v;
     } else if (a == "--strict") {
       o.strict = true;
+    } else if (a == "--no-watch") {
+      o.watch = false;
     } else if (a == "--json") {
       o.json = true;
     } else if (a == "--version" || a == "-V") {

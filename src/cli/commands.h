@@ -21,6 +21,7 @@ struct CliOptions {
   std::string replay;       // diff: --replay ACCESS_LOG
   bool strict = false;      // check: --strict
   bool json = false;        // explain/diff: --json
+  bool watch = true;        // run: --no-watch turns the config file watch off
 };
 
 int runServerCommand(const CliOptions& opts);

@@ -12,6 +12,7 @@ int runServerCommand(const CliOptions& opts) {
   ServerOptions so;
   so.config_path = opts.configs.front();
   so.ready_file = opts.ready_file;
+  so.watch_config = opts.watch;
   auto server = Server::create(so);
   if (!server) {
     fprintf(stderr, "%s", server.status().message().c_str());

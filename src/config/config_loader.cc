@@ -3,11 +3,15 @@
 
 #include "config/config_loader.h"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "config/config_node.h"
 #include "config/config_sections.h"
@@ -33,8 +37,9 @@ bool indentedWithTab(std::string_view text, int line) {
 }
 
 // A fix to add to yaml-cpp's terse syntax messages.
-std::string syntaxHint(const std::string& message, bool tab) {
+std::string syntaxHint(const std::string& message, bool tab, char at) {
   if (tab) return " (YAML does not allow tabs for indentation: use spaces)";
+  if (at == ',') return " (unexpected ','; commas separate items only inside [ ] and { })";
   if (message == "illegal map value") {
     return " (quote values that contain ': ', and check the indentation)";
   }
@@ -106,20 +111,70 @@ void readTop(ConfigReporter& r, const YAML::Node& root, Config& config) {
   checkAdminAddress(r, config);
 }
 
+// Records where each document of a YAML stream starts; everything else is ignored.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  const std::vector<YAML::Mark>& starts() const { return starts_; }
+
+  // YAML::EventHandler
+  void OnDocumentStart(const YAML::Mark& mark) override { starts_.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  std::vector<YAML::Mark> starts_;
+};
+
+// Reports a stream that is not exactly one document; returns false when it did. yaml-cpp 0.7's
+// YAML::LoadAll never returns on a stray ',' outside brackets (jbeder/yaml-cpp#1040: the parser
+// starts a new empty document at the same token forever, allocating each time), and YAML::Load
+// silently drops what follows the first document; so documents are walked here through the
+// event API, stopping as soon as a document starts where the previous one did.
+bool checkSingleDocument(ConfigReporter& r, const std::string& yaml) {
+  std::istringstream in(yaml);
+  YAML::Parser parser(in);
+  DocumentStarts documents;
+  while (parser.HandleNextDocument(documents)) {
+    const auto& starts = documents.starts();
+    size_t n = starts.size();
+    if (n >= 2 && starts[n - 1].pos == starts[n - 2].pos) {
+      const YAML::Mark& at = starts[n - 1];
+      bool comma = at.pos >= 0 && static_cast<size_t>(at.pos) < yaml.size() && yaml[at.pos] == ',';
+      r.error(markToPos(at), comma ? "YAML syntax error: unexpected ',' (commas separate items "
+                                     "only inside [ ] and { })"
+                                   : "YAML syntax error: unexpected text after the document");
+      return false;
+    }
+  }
+  if (documents.starts().size() > 1) {
+    r.error(markToPos(documents.starts()[1]),
+            "the config file holds more than one YAML document: keep one (remove the second "
+            "'---')");
+    return false;
+  }
+  return true;
+}
+
 // Parses the YAML text (one document) and reads it; catches every yaml-cpp exception.
 void parseAndRead(ConfigReporter& r, std::string_view yaml, Config& config) {
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
-    if (documents.size() > 1) {
-      r.error(nodePos(documents[1]),
-              "the config file holds more than one YAML document: "
-              "keep one (remove the second '---')");
-      return;
-    }
-    readTop(r, documents.empty() ? YAML::Node() : documents[0], config);
+    std::string text(yaml);
+    if (!checkSingleDocument(r, text)) return;
+    readTop(r, YAML::Load(text), config);
   } catch (const YAML::Exception& e) {
     bool tab = e.mark.line >= 0 && indentedWithTab(yaml, e.mark.line);
-    r.error(markToPos(e.mark), "YAML syntax error: " + e.msg + syntaxHint(e.msg, tab));
+    char at =
+        e.mark.pos >= 0 && static_cast<size_t>(e.mark.pos) < yaml.size() ? yaml[e.mark.pos] : '\0';
+    r.error(markToPos(e.mark), "YAML syntax error: " + e.msg + syntaxHint(e.msg, tab, at));
   } catch (const std::exception& e) {
     r.error(kFileStart, std::string("cannot read the config: ") + e.what());
   }

@@ -34,8 +34,10 @@ bool looksLikeInteger(std::string_view text) {
 
 std::string rangeMessage(const ConfigValue& value, int64_t v, int64_t min, int64_t max) {
   std::string got = " (got " + std::to_string(v) + ")";
+  // An upper bound that only guards the C++ type is not worth showing unless it was passed.
   if (max >= std::numeric_limits<int>::max()) {
-    return value.label + " must be at least " + std::to_string(min) + got;
+    if (v < min) return value.label + " must be at least " + std::to_string(min) + got;
+    return value.label + " must be at most " + std::to_string(max) + got;
   }
   return value.label + " must be between " + std::to_string(min) + " and " + std::to_string(max) +
          got;
@@ -161,7 +163,9 @@ void ConfigMap::reportUnknown(const ConfigValue& entry, const std::vector<std::s
   }
   if (suggestion.empty()) suggestion = closestName(entry.key, keys);
   std::string message = "unknown key " + entry.label + " in " + section_;
-  if (suggestion.empty()) {
+  if (entry.key == "<<") {
+    message += ": YAML merge keys are not supported; write the keys out";
+  } else if (suggestion.empty()) {
     message += " (valid keys: " + joinNames(keys) + ")";
   } else {
     message += "; did you mean '" + suggestion + "'?";

@@ -16,28 +16,11 @@ constexpr size_t kMaxQuoted = 40;
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 bool isAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
+// RFC 9110 section 5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
+// "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA.
 bool isTchar(char c) {
-  if (isDigit(c) || isAlpha(c)) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
+  static constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
+  return isDigit(c) || isAlpha(c) || kSymbols.find(c) != std::string_view::npos;
 }
 
 bool isSpaceOrControl(char c) {

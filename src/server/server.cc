@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -109,20 +111,70 @@ Status Server::openListeners(const Config& cfg) {
     workers_.push_back(std::make_unique<Worker>(i, std::move(ctx)));
   }
   for (const auto& l : cfg.server.listen) {
-    if (l.tls) return Status::error(cfg.file + ":" + std::to_string(l.pos.line) +
-                                    ": TLS listeners are not supported by this build yet");
-    SocketAddress addr = l.address;
-    for (int i = 0; i < n; ++i) {
-      auto fd = openListeningSocket(addr, 1024);
-      if (!fd) return fd.status();
-      // The first socket fixes the port (it may have been 0); the others share it.
-      if (i == 0) {
-        addr = boundAddress(*fd);
-        bound_.push_back(addr);
-      }
-      workers_[i]->addListener(*fd, ListenerInfo{addr, false});
-    }
+    Status st = openListener(l);
+    if (!st) return st;
   }
+  return Status::ok();
+}
+
+Status Server::openListener(const ListenerConfig& l) {
+  if (l.tls) {
+    return Status::error("listener " + l.text + ": TLS listeners are not supported by this build yet");
+  }
+  SocketAddress addr = l.address;
+  std::vector<int> fds;
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    auto fd = openListeningSocket(addr, 1024);
+    if (!fd) {
+      for (int f : fds) close(f);
+      return fd.status();
+    }
+    // The first socket fixes the port (it may have been 0); the others share it.
+    if (i == 0) addr = boundAddress(*fd);
+    fds.push_back(*fd);
+  }
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    workers_[i]->addListener(fds[i], ListenerInfo{addr, false}, l.text);
+  }
+  listeners_.emplace_back(l.text, addr);
+  bound_.clear();
+  for (const auto& [text, a] : listeners_) bound_.push_back(a);
+  return Status::ok();
+}
+
+Status Server::reconcileListeners(const Config& cfg) {
+  std::vector<const ListenerConfig*> added;
+  for (const auto& l : cfg.server.listen) {
+    bool have = false;
+    for (const auto& [text, a] : listeners_) have = have || text == l.text;
+    if (!have) added.push_back(&l);
+  }
+  size_t before = listeners_.size();
+  for (const ListenerConfig* l : added) {
+    Status st = openListener(*l);
+    if (!st) {
+      // Undo what this reload opened: the old listeners stay exactly as they were.
+      while (listeners_.size() > before) {
+        for (auto& w : workers_) w->removeListener(listeners_.back().first);
+        listeners_.pop_back();
+      }
+      bound_.clear();
+      for (const auto& [text, a] : listeners_) bound_.push_back(a);
+      return st;
+    }
+    log().info("listening on {} (added by reload)", listeners_.back().second.toString());
+  }
+  std::erase_if(listeners_, [&](const auto& entry) {
+    bool keep = false;
+    for (const auto& l : cfg.server.listen) keep = keep || l.text == entry.first;
+    if (!keep) {
+      for (auto& w : workers_) w->removeListener(entry.first);
+      log().info("stopped listening on {} (removed by reload)", entry.second.toString());
+    }
+    return !keep;
+  });
+  bound_.clear();
+  for (const auto& [text, a] : listeners_) bound_.push_back(a);
   return Status::ok();
 }
 
@@ -151,6 +203,18 @@ int Server::run() {
   for (const auto& a : bound_) log().info("listening on {}", a.toString());
   if (admin_) log().info("admin API on http://{}/", admin_->address().toString());
   log().info("detour started: {} worker(s), {} rule(s)", workers_.size(), snapshot_->table->size());
+  if (options_.watch_config) {
+    auto watch = ConfigWatch::start(*main_loop_, options_.config_path, std::chrono::milliseconds(200),
+                                    [this] {
+                                      log().info("{} changed: reloading", options_.config_path);
+                                      reload();
+                                    });
+    if (watch) {
+      watch_ = std::move(*watch);
+    } else {
+      log().warn("config file watch off: {}", watch.status().message());
+    }
+  }
   writeReadyFile();
   main_loop_->run();
   for (auto& w : workers_) w->join();
@@ -198,6 +262,15 @@ bool Server::reload() {
                 snapshot_->generation);
     return false;
   }
+  if (snap->config().server.workers != snapshot_->config().server.workers) {
+    log().warn("reload: server.workers changed; it takes effect at the next restart");
+  }
+  if (Status st = reconcileListeners(snap->config()); !st) {
+    ++reloads_failed_;
+    log().error("reload failed: {}; still serving generation {}", st.message(),
+                snapshot_->generation);
+    return false;
+  }
   ++reloads_ok_;
   auto mutable_snap = std::const_pointer_cast<ConfigSnapshot>(snap);
   mutable_snap->generation = ++generation_;
@@ -209,6 +282,7 @@ bool Server::reload() {
   health_->update(*snap);
   if (admin_) admin_->setToken(adminToken(snap->config().admin));
   for (auto& w : workers_) w->publish(snap);
+  writeReadyFile();
   log().info("reloaded {}: generation {}, {} rule(s)", options_.config_path, snap->generation,
              snap->table->size());
   return true;

@@ -13,6 +13,7 @@
 #include "common/status.h"
 #include "routing/runtime_state.h"
 #include "server/config_snapshot.h"
+#include "server/config_watch.h"
 #include "server/event_loop.h"
 #include "server/worker.h"
 #include "upstream/health_checker.h"
@@ -21,6 +22,8 @@ namespace detour {
 
 struct ServerOptions {
   std::string config_path;
+  // Reload when the config file (or its folder) changes, as well as on SIGHUP.
+  bool watch_config = true;
   // When set, the bound listener addresses are written here (one "listen ADDR" line each,
   // then "ready") once the server accepts connections. For tests and supervisors.
   std::string ready_file;
@@ -56,6 +59,10 @@ class Server final : public AdminModel {
  private:
   Server() = default;
   Status openListeners(const Config& cfg);
+  // Opens listeners the new config adds (all workers) and closes those it drops. Returns an
+  // error, and changes nothing, when a new listener cannot be opened.
+  Status reconcileListeners(const Config& cfg);
+  Status openListener(const ListenerConfig& l);
   Status openAdmin(const Config& cfg);
   void reportBackend(const std::string& pool, const std::string& backend, bool ok);
   void writeReadyFile();
@@ -74,6 +81,9 @@ class Server final : public AdminModel {
   EventPtr drain_check_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<SocketAddress> bound_;
+  // Open traffic listeners by their configured text ("0.0.0.0:8080"), with the bound address.
+  std::vector<std::pair<std::string, SocketAddress>> listeners_;
+  std::unique_ptr<ConfigWatch> watch_;
   bool draining_ = false;
   bool running_ = false;
   std::unique_ptr<HealthChecker> health_;

@@ -45,22 +45,42 @@ Worker::~Worker() {
   join();
   connections_.clear();
   listeners_.clear();
-  for (auto& [fd, info] : pending_fds_) close(fd);
+  for (auto& p : pending_fds_) close(p.fd);
 }
 
-void Worker::addListener(int fd, const ListenerInfo& info) { pending_fds_.emplace_back(fd, info); }
+void Worker::addListener(int fd, const ListenerInfo& info, const std::string& key) {
+  if (!started_) {
+    pending_fds_.push_back({fd, info, key});
+    return;
+  }
+  loop_.post([this, fd, info, key] { adoptListener(fd, info, key); });
+}
+
+void Worker::removeListener(const std::string& key) {
+  loop_.post([this, key] {
+    std::erase_if(listeners_, [&](const auto& slot) { return slot->key == key; });
+  });
+}
+
+void Worker::adoptListener(int fd, const ListenerInfo& info, const std::string& key) {
+  if (draining_) {
+    close(fd);
+    return;
+  }
+  auto slot = std::make_unique<ListenerSlot>();
+  slot->info = info;
+  slot->key = key;
+  slot->worker = this;
+  slot->listener.reset(evconnlistener_new(loop_.base(), &Worker::onAcceptCb, slot.get(),
+                                          LEV_OPT_CLOSE_ON_FREE, -1, fd));
+  listeners_.push_back(std::move(slot));
+}
 
 void Worker::start(std::shared_ptr<const ConfigSnapshot> snapshot) {
   snapshot_ = std::move(snapshot);
-  for (auto& [fd, info] : pending_fds_) {
-    auto slot = std::make_unique<ListenerSlot>();
-    slot->info = info;
-    slot->worker = this;
-    slot->listener.reset(evconnlistener_new(loop_.base(), &Worker::onAcceptCb, slot.get(),
-                                            LEV_OPT_CLOSE_ON_FREE, -1, fd));
-    listeners_.push_back(std::move(slot));
-  }
+  for (auto& p : pending_fds_) adoptListener(p.fd, p.info, p.key);
   pending_fds_.clear();
+  started_ = true;
   thread_ = std::thread([this] {
     loop_.run();
     // Whatever is still open when the loop ends is closed here, on the loop's thread.

@@ -53,8 +53,11 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Adopts a listening socket (the worker closes it). Before start() only.
-  void addListener(int fd, const ListenerInfo& info);
+  // Adopts a listening socket (the worker closes it). Before start(), or from any thread
+  // while running (the listener is added on the loop). `key` names it for removeListener().
+  void addListener(int fd, const ListenerInfo& info, const std::string& key);
+  // Closes the listener added under `key`. Any thread.
+  void removeListener(const std::string& key);
   // Starts the thread, serving with `snapshot`.
   void start(std::shared_ptr<const ConfigSnapshot> snapshot);
   // Makes `snapshot` the one new exchanges use. Any thread.
@@ -98,8 +101,10 @@ class Worker {
   struct ListenerSlot {
     ListenerPtr listener;
     ListenerInfo info;
+    std::string key;
     Worker* worker = nullptr;
   };
+  void adoptListener(int fd, const ListenerInfo& info, const std::string& key);
   static void onAcceptCb(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int len, void* ctx);
   void onAccept(ListenerSlot& slot, evutil_socket_t fd, sockaddr* sa, int len);
   void beginDrain();
@@ -109,7 +114,13 @@ class Worker {
   EventLoop loop_;
   std::thread thread_;
   std::vector<std::unique_ptr<ListenerSlot>> listeners_;
-  std::vector<std::pair<int, ListenerInfo>> pending_fds_;
+  struct PendingListener {
+    int fd;
+    ListenerInfo info;
+    std::string key;
+  };
+  std::vector<PendingListener> pending_fds_;
+  bool started_ = false;
   std::shared_ptr<const ConfigSnapshot> snapshot_;
   std::unordered_map<DownstreamConnection*, std::unique_ptr<DownstreamConnection>> connections_;
   bool draining_ = false;

@@ -60,8 +60,9 @@ std::string detourBinary() {
 }
 
 DetourProcess::DetourProcess(const std::string& config_yaml, std::vector<std::string> extra_env,
-                             std::chrono::milliseconds ready_timeout) {
-  config_path_ = dir_.write("detour.yaml", config_yaml);
+                             std::chrono::milliseconds ready_timeout,
+                             std::vector<std::string> extra_args, const std::string& config_path) {
+  config_path_ = config_path.empty() ? dir_.write("detour.yaml", config_yaml) : config_path;
   ready_path_ = dir_.path() + "/ready";
   std::string out_path = dir_.path() + "/stdout.log";
   std::string err_path = dir_.path() + "/stderr.log";
@@ -75,8 +76,11 @@ DetourProcess::DetourProcess(const std::string& config_yaml, std::vector<std::st
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
     for (const auto& kv : extra_env) putenv(const_cast<char*>(kv.c_str()));
-    execl(bin.c_str(), bin.c_str(), "run", "-c", config_path_.c_str(), "--ready-file",
-          ready_path_.c_str(), static_cast<char*>(nullptr));
+    std::vector<const char*> argv = {bin.c_str(), "run", "-c", config_path_.c_str(),
+                                     "--ready-file", ready_path_.c_str()};
+    for (const auto& a : extra_args) argv.push_back(a.c_str());
+    argv.push_back(nullptr);
+    execv(bin.c_str(), const_cast<char* const*>(argv.data()));
     _exit(127);
   }
   ready_ = waitUntil(
@@ -94,6 +98,16 @@ DetourProcess::DetourProcess(const std::string& config_yaml, std::vector<std::st
     ADD_FAILURE() << "detour did not become ready; stderr:\n" << stderrText();
     return;
   }
+  parseReadyFile();
+}
+
+std::vector<int> DetourProcess::readPorts() {
+  parseReadyFile();
+  return ports_;
+}
+
+void DetourProcess::parseReadyFile() {
+  ports_.clear();
   std::istringstream lines(readFile(ready_path_));
   std::string word, addr;
   while (lines >> word) {

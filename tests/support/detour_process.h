@@ -32,7 +32,9 @@ class DetourProcess {
   // within `ready_timeout`.
   explicit DetourProcess(const std::string& config_yaml,
                          std::vector<std::string> extra_env = {},
-                         std::chrono::milliseconds ready_timeout = std::chrono::seconds(10));
+                         std::chrono::milliseconds ready_timeout = std::chrono::seconds(10),
+                         std::vector<std::string> extra_args = {},
+                         const std::string& config_path = "");
   ~DetourProcess();
   DetourProcess(const DetourProcess&) = delete;
   DetourProcess& operator=(const DetourProcess&) = delete;
@@ -41,6 +43,8 @@ class DetourProcess {
   pid_t pid() const { return pid_; }
   // The port of the i-th configured listener.
   int port(size_t i = 0) const { return ports_.at(i); }
+  // Re-reads the ready file (it is rewritten after each reload); returns the listener ports.
+  std::vector<int> readPorts();
   // The admin listener's port (0 when the config has none).
   int adminPort() const { return admin_port_; }
   const std::string& configPath() const { return config_path_; }
@@ -65,6 +69,7 @@ class DetourProcess {
   bool ready_ = false;
   std::vector<int> ports_;
   int admin_port_ = 0;
+  void parseReadyFile();
 };
 
 // The path of the detour binary under test.

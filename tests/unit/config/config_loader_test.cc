@@ -338,6 +338,19 @@ TEST(ConfigLoaderModel, MissingFileIsOneError) {
             "directory\n");
 }
 
+// yaml-cpp 0.7's LoadAll loops forever, allocating, on a stray ',' (jbeder/yaml-cpp#1040).
+TEST(ConfigLoaderModel, StrayCommaIsASyntaxErrorNotAHang) {
+  EXPECT_EQ(only(","),
+            "t.yaml:1:1: error: YAML syntax error: unexpected ',' (commas separate items only "
+            "inside [ ] and { })");
+  EXPECT_EQ(only("- a\n,"),
+            "t.yaml:2:1: error: YAML syntax error: unexpected ',' (commas separate items only "
+            "inside [ ] and { })");
+  EXPECT_EQ(only("!a ,"),
+            "t.yaml:1:4: error: YAML syntax error: unexpected ',' (commas separate items only "
+            "inside [ ] and { })");
+}
+
 TEST(ConfigLoaderModel, HostileInputNeverThrows) {
   const char* inputs[] = {
       "\x00\x01\x02",

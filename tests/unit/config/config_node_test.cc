@@ -52,6 +52,19 @@ TEST_F(ConfigNodeTest, UnknownKeyWithoutSuggestionListsValidKeys) {
   EXPECT_EQ(text(), "f.yaml:1:2: error: unknown key 'zzz' in when (valid keys: flag, pool_down)\n");
 }
 
+TEST_F(ConfigNodeTest, IntRangeWithOnlyATypeBoundSaysAtMost) {
+  constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+  EXPECT_FALSE(readInt(r_, value("3000000000"), 0, kIntMax));
+  EXPECT_EQ(text(), "f.yaml:1:1: error: 'v' must be at most 2147483647 (got 3000000000)\n");
+}
+
+TEST_F(ConfigNodeTest, MergeKeysAreNotSupported) {
+  ConfigMap map(r_, value("{<<: {a: 1}, b: 2}"), "pool 'web'", {"b"});
+  EXPECT_EQ(text(),
+            "f.yaml:1:2: error: unknown key '<<' in pool 'web': YAML merge keys are not "
+            "supported; write the keys out\n");
+}
+
 TEST_F(ConfigNodeTest, HintsNameTheReplacementKey) {
   ConfigMap map(r_, value("{status: 301}"), "redirect", {"to", "code"}, {{"status", "code"}});
   EXPECT_EQ(text(), "f.yaml:1:2: error: unknown key 'status' in redirect; did you mean 'code'?\n");
