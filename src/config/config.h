@@ -58,6 +58,11 @@ struct HstsConfig {
 
 struct ServerConfig {
   std::vector<ListenerConfig> listen;
+  // The host names this server answers for ("shop.example.com", "*.example.com"), lower-cased.
+  // When set, a redirect rule without a host condition fills {host} only from a Host in this
+  // list (others get 421), so a forged Host cannot steer a redirect elsewhere.
+  std::vector<std::string> hosts;
+  Pos hosts_pos;
   int workers = 0;  // 0 = auto (number of cores)
   std::vector<Cidr> trusted_proxies;
   LimitsConfig limits;

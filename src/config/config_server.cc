@@ -240,12 +240,37 @@ std::optional<ListenerConfig> readListenAddress(ConfigReporter& r, const ConfigV
   return listener;
 }
 
+void readServerHosts(ConfigReporter& r, const ConfigValue& value, ServerConfig& out) {
+  std::vector<ConfigValue> items;
+  if (value.node.IsSequence()) {
+    auto list = readList(r, value, /*non_empty=*/true);
+    if (!list) return;
+    items = std::move(*list);
+  } else {
+    items.push_back(value);
+  }
+  out.hosts_pos = value.pos;
+  for (const auto& item : items) {
+    auto host = readString(r, item);
+    if (!host) continue;
+    std::string lower = asciiLowerCopy(*host);
+    std::string why = hostPatternProblem(lower);
+    if (!why.empty()) {
+      r.error(item.pos, "host " + quoteText(*host) + " in server.hosts is not valid: " + why);
+      continue;
+    }
+    out.hosts.push_back(std::move(lower));
+  }
+}
+
 void readServer(ConfigReporter& r, const ConfigValue& value, ServerConfig& out) {
   ConfigMap map(r, value, "server",
-                {"listen", "workers", "trusted_proxies", "limits", "timeouts", "hsts"},
-                {{"listeners", "listen"}, {"threads", "workers"}, {"timeout", "timeouts"}});
+                {"listen", "hosts", "workers", "trusted_proxies", "limits", "timeouts", "hsts"},
+                {{"listeners", "listen"}, {"threads", "workers"}, {"timeout", "timeouts"},
+                 {"server_names", "hosts"}, {"server_name", "hosts"}});
   if (!map.isMap()) return;
   if (auto v = map.require("listen")) readListeners(r, *v, out.listen);
+  if (auto v = map.get("hosts")) readServerHosts(r, *v, out);
   if (auto v = map.get("workers")) readWorkers(r, *v, out.workers);
   if (auto v = map.get("trusted_proxies")) readTrustedProxies(r, *v, out.trusted_proxies);
   if (auto v = map.get("limits")) readLimits(r, *v, out.limits);

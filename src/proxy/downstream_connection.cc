@@ -229,7 +229,9 @@ void DownstreamConnection::onHeadComplete() {
   discarded_ = 0;
   answer_ = Answer{};
   upstream_.clear();
+  forward_pool_.clear();
   request_id_.clear();
+  status_ = 0;
   answer_pending_ = true;
   phase_ = parser_->head().hasBody() ? Phase::kBody : Phase::kHead;
   routeRequest();
@@ -355,6 +357,10 @@ void DownstreamConnection::routeRequest() {
   answer_.rule = rule;
   switch (rule->kind()) {
     case ActionKind::kRedirect:
+      if (!snapshot_->table->redirectHostAllowed(*rule, view.host)) {
+        // {host} would come from a Host outside server.hosts: never redirect to it.
+        return answerStatus(421);
+      }
       answer_.kind = Answer::Kind::kRedirect;
       answer_.status = rule->redirect()->code;
       rule->buildLocation(view, caps, answer_.location);
@@ -377,8 +383,9 @@ void DownstreamConnection::startForward(const RequestView& view) {
   if (max_body > 0 && h.has_content_length && h.content_length > max_body) {
     return answerStatus(413);
   }
-  Pool* pool = worker_.pool(fwd.pool);
+  std::shared_ptr<Pool> pool = worker_.pool(fwd.pool);
   if (pool == nullptr || pool->backends().empty()) return answerStatus(502);
+  forward_pool_ = fwd.pool;
   std::string target;
   std::string_view path = view.path;
   if (fwd.strip_prefix && startsWith(path, *fwd.strip_prefix)) {
@@ -415,7 +422,8 @@ void DownstreamConnection::startForward(const RequestView& view) {
   answer_.kind = Answer::Kind::kForward;
   answer_pending_ = false;
   phase_ = h.hasBody() ? Phase::kForwardBody : Phase::kHead;
-  forwarder_ = std::make_unique<Forwarder>(worker_, *this, bev_.get(), *pool, std::move(req), limits);
+  forwarder_ = std::make_unique<Forwarder>(worker_, *this, bev_.get(), std::move(pool),
+                                           std::move(req), limits);
   forwarder_->start();
 }
 
@@ -439,6 +447,7 @@ void DownstreamConnection::dropForwarder() {
   upstream_ = forwarder_->backendName();
   exchange_bytes_out_ += forwarder_->bytesOut();
   worker_.counters().bytes_out.fetch_add(forwarder_->bytesOut(), std::memory_order_relaxed);
+  forwarder_->cancel();  // no upstream callback may reach this connection any more
   worker_.loop().deferredDelete(std::move(forwarder_));
 }
 
@@ -548,7 +557,8 @@ void DownstreamConnection::flushAnswer(bool close) {
 
 void DownstreamConnection::recordStats(double seconds) {
   WorkerStats& stats = worker_.stats();
-  RuleStats& rs = answer_.rule != nullptr ? worker_.ruleStats(*answer_.rule) : stats.unmatched();
+  RuleStats& rs = answer_.rule != nullptr && snapshot_ ? worker_.ruleStats(*snapshot_, *answer_.rule)
+                                                       : stats.unmatched();
   rs.hits.fetch_add(1, std::memory_order_relaxed);
   rs.statuses.add(status_);
   if (answer_.kind == Answer::Kind::kRedirect) {
@@ -596,10 +606,9 @@ void DownstreamConnection::endExchange() {
   }
   if (answer_.rule != nullptr) rec.rule = answer_.rule->name();
   rec.location = answer_.location;
-  if (answer_.kind == Answer::Kind::kForward) {
-    rec.pool = answer_.rule->forward()->pool;
-    rec.upstream = upstream_;
-  }
+  // A forward that failed became a local status answer; the log still names its pool.
+  rec.pool = forward_pool_;
+  rec.upstream = upstream_;
   alog->write(rec);
 }
 
@@ -658,6 +667,14 @@ void DownstreamConnection::closeWhenIdle() {
 
 void DownstreamConnection::closeNow() {
   if (phase_ == Phase::kClosed) return;
+  if (exchange_open_) {
+    // The connection ends mid-exchange (client gone, reset, timeout): log what happened,
+    // with nginx's 499 when nothing was answered yet.
+    if (forwarder_ && status_ == 0) status_ = forwarder_->status();
+    if (status_ == 0) status_ = 499;
+    dropForwarder();
+    endExchange();
+  }
   phase_ = Phase::kClosed;
   dropForwarder();  // its upstream connection closes with it: never a half-sent request reused
   evtimer_del(timer_.get());

@@ -140,6 +140,7 @@ class DownstreamConnection final : public Deletable, public Forwarder::Owner {
   std::string host_;  // lower-cased host without port
   std::string request_id_;  // the exchange's X-Request-Id (received or generated)
   std::string upstream_;    // the backend that answered, for the access log
+  std::string forward_pool_;  // the pool a forward rule chose (also when the forward failed)
   std::unique_ptr<Forwarder> forwarder_;
   bool client_eof_ = false;  // the client half-closed while its request was in flight
 };

@@ -16,12 +16,12 @@ timeval toTimeval(std::chrono::milliseconds d) {
 
 }  // namespace
 
-Forwarder::Forwarder(Worker& worker, Owner& owner, bufferevent* downstream, Pool& pool,
-                     Request request, const Limits& limits)
+Forwarder::Forwarder(Worker& worker, Owner& owner, bufferevent* downstream,
+                     std::shared_ptr<Pool> pool, Request request, const Limits& limits)
     : worker_(worker),
       owner_(owner),
       down_(downstream),
-      pool_(pool),
+      pool_(std::move(pool)),
       req_(std::move(request)),
       limits_(limits),
       pending_(evbuffer_new()) {
@@ -47,13 +47,24 @@ void Forwarder::onEventCb(bufferevent*, short what, void* ctx) {
 }
 void Forwarder::onTimerCb(evutil_socket_t, short, void* ctx) { static_cast<Forwarder*>(ctx)->onTimer(); }
 
+void Forwarder::cancel() {
+  done_ = true;
+  evtimer_del(timer_.get());
+  if (conn_) {
+    bufferevent_setcb(conn_->bev(), nullptr, nullptr, nullptr, nullptr);
+    bufferevent_disable(conn_->bev(), EV_READ | EV_WRITE);
+    if (backend_) backend_->addActive(-1);
+    worker_.loop().deferredDelete(std::move(conn_));
+  }
+}
+
 void Forwarder::start() {
   evbuffer_add(pending_.get(), req_.head.data(), req_.head.size());
   if (!attach()) {
     bool any_up = false;
-    for (const auto& b : pool_.backends()) any_up = any_up || b->up();
+    for (const auto& b : pool_->backends()) any_up = any_up || b->up();
     if (!any_up) {
-      worker_.stats().recordUpstreamError(pool_.name(), "", UpstreamError::kNoHealthyBackend);
+      worker_.stats().recordUpstreamError(pool_->name(), "", UpstreamError::kNoHealthyBackend);
       return fail(503, "no healthy backend in the pool");
     }
     fail(502, "no backend could be reached");
@@ -66,13 +77,14 @@ void Forwarder::noteFailure(UpstreamError kind) {
 
 bool Forwarder::attach() {
   while (true) {
-    backend_ = pool_.pick(tried_, [](const Backend& b) { return b.up(); });
+    backend_ = pool_->pick(tried_, [](const Backend& b) { return b.up(); });
     if (!backend_) return false;
     tried_.push_back(backend_.get());
     conn_ = backend_->takeIdle();
     reused_ = conn_ != nullptr;
     if (!conn_) conn_ = backend_->connectNew();
     if (conn_) break;
+    noteFailure(UpstreamError::kConnectFailed);  // failed at once: try the next backend
   }
   backend_->addActive(1);
   bufferevent* bev = conn_->bev();
@@ -195,7 +207,13 @@ void Forwarder::retryOrFail(int status, UpstreamError kind, const char* why) {
     tried_.pop_back();
   }
   log().debug("upstream {}: {}; retrying", backend_->name(), why);
-  evbuffer_add_buffer(pending_.get(), bufferevent_get_output(conn_->bev()));
+  // The unsent request moves to the next connection whole, or not at all: a retry must never
+  // send a request that lost its head (what follows would be read as a new request).
+  size_t unsent = evbuffer_get_length(bufferevent_get_output(conn_->bev()));
+  if (evbuffer_add_buffer(pending_.get(), bufferevent_get_output(conn_->bev())) != 0 ||
+      evbuffer_get_length(pending_.get()) != unsent || unsent != queued_) {
+    return fail(status, why);
+  }
   bufferevent_setcb(conn_->bev(), nullptr, nullptr, nullptr, nullptr);
   worker_.loop().deferredDelete(std::move(conn_));
   backend_->addActive(-1);
@@ -352,7 +370,7 @@ void Forwarder::finish(bool close) {
     backend_->addActive(-1);
     conn_->countUse();
     if (reusable) {
-      backend_->release(std::move(conn_), pool_.keepalive(), limits_.idle);
+      backend_->release(std::move(conn_), pool_->keepalive(), limits_.idle);
     } else {
       worker_.loop().deferredDelete(std::move(conn_));
     }
@@ -369,7 +387,7 @@ void Forwarder::fail(int status, const char* why) {
     backend_->addActive(-1);
     worker_.loop().deferredDelete(std::move(conn_));
   }
-  log().warn("upstream {}: {} -> {}", backend_ ? backend_->name() : pool_.name(), why, status);
+  log().warn("upstream {}: {} -> {}", backend_ ? backend_->name() : pool_->name(), why, status);
   status_ = status;
   owner_.onForwardFailed(status, why);
 }

@@ -63,8 +63,8 @@ class Forwarder final : public Deletable, private BodySink {
     std::chrono::milliseconds idle{75000};  // tunnel idle time; idle upstream connections
   };
 
-  Forwarder(Worker& worker, Owner& owner, bufferevent* downstream, Pool& pool, Request request,
-            const Limits& limits);
+  Forwarder(Worker& worker, Owner& owner, bufferevent* downstream, std::shared_ptr<Pool> pool,
+            Request request, const Limits& limits);
   ~Forwarder() override;
 
   // Picks a backend and sends the head. Failures arrive through Owner.
@@ -77,6 +77,9 @@ class Forwarder final : public Deletable, private BodySink {
   bool bodyBlocked() const;
   // The client's output drained below its low watermark: resume reading the backend.
   void onDownstreamDrained();
+  // The connection is done with this forwarder (it may be deleted later, from the loop's
+  // deferred list): no callback fires from now on and the upstream connection is closed.
+  void cancel();
   // Tunnel mode: the client sent bytes / closed.
   void onDownstreamReadable();
   void onDownstreamEof();
@@ -120,7 +123,7 @@ class Forwarder final : public Deletable, private BodySink {
   Worker& worker_;
   Owner& owner_;
   bufferevent* down_;  // the client's bufferevent (not owned)
-  Pool& pool_;
+  std::shared_ptr<Pool> pool_;  // kept alive across reloads while this exchange runs
   Request req_;
   Limits limits_;
   std::shared_ptr<Backend> backend_;

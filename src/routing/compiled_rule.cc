@@ -292,6 +292,8 @@ bool CompiledRule::matchesRequest(const RequestView& req, MatchCaptures& caps) c
 
 bool CompiledRule::activeAt(EpochMillis now) const { return impl_->activeAt(now); }
 
+bool CompiledRule::hostChecked() const { return impl_->hasHostCondition(); }
+
 void CompiledRule::buildLocation(const RequestView& req, const MatchCaptures& caps,
                                  std::string& out) const {
   const CompiledRedirect* r = redirect();

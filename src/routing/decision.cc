@@ -12,6 +12,10 @@ Decision decide(const RuleTable& table, const RequestView& req, const MatchConte
   d.kind = d.rule->kind();
   switch (d.kind) {
     case ActionKind::kRedirect:
+      if (!table.redirectHostAllowed(*d.rule, req.host)) {
+        d.status = 421;  // a Host outside server.hosts never reaches a Location
+        break;
+      }
       d.status = d.rule->redirect()->code;
       d.rule->buildLocation(req, caps, d.location);
       break;

@@ -64,6 +64,20 @@ void lintExpired(const CompiledRule& rule, EpochMillis now, const std::string& f
                     "; remove it or move 'until'");
 }
 
+// {host} is the request's Host header, which the client chooses. Unless a host condition or
+// server.hosts vouches for it, a forged Host turns the redirect into one to any site.
+void lintUncheckedHost(const RuleTable& table, const CompiledRule& rule, const std::string& file,
+                       Diagnostics& diags) {
+  const CompiledRedirect* r = rule.redirect();
+  if (r == nullptr || !r->to.usesHost() || rule.hostChecked()) return;
+  if (!table.config().server.hosts.empty()) return;
+  const auto& redirect = std::get<RedirectAction>(rule.config().action);
+  diags.warning(file, lintPos(rule.config(), redirect.to_pos),
+                "rule '" + rule.name() + "' puts the request's Host into Location unchecked: a "
+                "client can send any Host and be redirected there; add a 'host:' condition to "
+                "the rule or list your names in server.hosts");
+}
+
 }  // namespace
 
 void lintRules(const RuleTable& table, EpochMillis now, Diagnostics& diags) {
@@ -73,6 +87,7 @@ void lintRules(const RuleTable& table, EpochMillis now, Diagnostics& diags) {
     lintBodyDroppingRedirect(rule, file, diags);
     lintExpired(rule, now, file, diags);
     lintRedirectLoop(rule, file, diags);
+    lintUncheckedHost(table, rule, file, diags);
   }
   lintShadowedRules(table, diags);
 }

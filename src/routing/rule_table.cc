@@ -1,5 +1,7 @@
 #include "routing/rule_table.h"
 
+#include "common/string_util.h"
+
 #include "routing/compiled_rule_impl.h"
 #include "routing/rule_index.h"
 
@@ -92,6 +94,29 @@ const CompiledRule* RuleTable::matchLinearForTest(const RequestView& req, const 
 const CompiledRule* RuleTable::findRule(std::string_view name) const {
   auto it = by_name_.find(name);
   return it == by_name_.end() ? nullptr : &rules_[it->second];
+}
+
+bool RuleTable::servesHost(std::string_view host) const {
+  if (host.empty()) return false;
+  for (const std::string& pattern : config_->server.hosts) {
+    if (pattern.size() > 2 && pattern[0] == '*' && pattern[1] == '.') {
+      std::string_view suffix = std::string_view(pattern).substr(1);  // ".example.com"
+      if (host.size() > suffix.size() &&
+          equalsIgnoreCase(host.substr(host.size() - suffix.size()), suffix)) {
+        return true;
+      }
+    } else if (equalsIgnoreCase(host, pattern)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool RuleTable::redirectHostAllowed(const CompiledRule& rule, std::string_view host) const {
+  const CompiledRedirect* r = rule.redirect();
+  if (r == nullptr || !r->to.usesHost() || rule.hostChecked()) return true;
+  if (config_->server.hosts.empty()) return true;  // unchecked: `detour check` warns about it
+  return servesHost(host);
 }
 
 }  // namespace detour

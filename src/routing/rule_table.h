@@ -87,6 +87,8 @@ class Template {
   void expand(const RequestView& req, const MatchCaptures& caps, std::string& out) const;
   // True when the template places the query itself ({query}, {uri} or a literal '?').
   bool placesQuery() const { return places_query_; }
+  // True when the template uses {host} (the request's Host: client-controlled).
+  bool usesHost() const { return uses_host_; }
   // The highest capture group referenced (0 when none).
   int maxGroup() const { return max_group_; }
   // How many submatches (group 0 included) a match must extract to expand this template:
@@ -106,6 +108,7 @@ class Template {
   std::vector<Segment> segments_;
   bool places_query_ = false;
   bool uses_groups_ = false;
+  bool uses_host_ = false;
   int max_group_ = 0;
 };
 
@@ -156,6 +159,9 @@ class CompiledRule {
   // True when `now` is inside the rule's active window (from <= now < until).
   bool activeAt(EpochMillis now) const;
 
+  // True when the rule's match has a host condition (so {host} was checked by it).
+  bool hostChecked() const;
+
   // Builds the redirect's Location for `req` (kind() must be kRedirect): the template
   // expanded and the query appended per keep_query. Appends to `out`.
   void buildLocation(const RequestView& req, const MatchCaptures& caps, std::string& out) const;
@@ -203,6 +209,13 @@ class RuleTable {
   const CompiledRule& rule(size_t id) const { return rules_[id]; }
   const CompiledRule* findRule(std::string_view name) const;
   const Config& config() const { return *config_; }
+
+  // True when `host` is one of server.hosts (exact, or "*.suffix" for one or more labels).
+  bool servesHost(std::string_view host) const;
+  // Whether a redirect by `rule` may put `host` into its Location: always, unless the template
+  // uses {host}, the rule has no host condition and server.hosts is set without `host` in it
+  // (detour then answers 421 Misdirected Request instead of redirecting to a forged Host).
+  bool redirectHostAllowed(const CompiledRule& rule, std::string_view host) const;
 
  private:
   RuleTable() = default;

@@ -92,6 +92,7 @@ class TemplateParser {
   bool parse(std::vector<Template::Segment>& segments, std::string* error);
   bool placesQuery() const { return places_query_; }
   bool usesGroups() const { return uses_groups_; }
+  bool usesHost() const { return uses_host_; }
   int maxGroup() const { return max_group_; }
 
  private:
@@ -105,6 +106,7 @@ class TemplateParser {
   const Template::Context& ctx_;
   bool places_query_ = false;
   bool uses_groups_ = false;
+  bool uses_host_ = false;
   int max_group_ = 0;
 };
 
@@ -162,6 +164,7 @@ bool TemplateParser::addVariable(std::string_view name, std::vector<Template::Se
       return false;
     }
     if (v.kind == Kind::kQuery || v.kind == Kind::kUri) places_query_ = true;
+    if (v.kind == Kind::kHost) uses_host_ = true;
     segments.push_back({v.kind, {}, 0});
     return true;
   }
@@ -225,6 +228,7 @@ std::optional<Template> Template::compile(std::string_view text, const Context& 
   t.text_ = std::string(text);
   t.places_query_ = parser.placesQuery();
   t.uses_groups_ = parser.usesGroups();
+  t.uses_host_ = parser.usesHost();
   t.max_group_ = parser.maxGroup();
   return t;
 }

@@ -16,7 +16,8 @@ Worker::Worker(int index, WorkerContext context)
       rng_(std::random_device{}() ^ (static_cast<uint64_t>(index) * 0x9E3779B97F4A7C15ULL)),
       context_(std::move(context)) {}
 
-RuleStats& Worker::ruleStats(const CompiledRule& rule) {
+RuleStats& Worker::ruleStats(const ConfigSnapshot& snap, const CompiledRule& rule) {
+  if (snap.generation != snapshot_->generation) return *stats_.rule(rule.name());
   if (rule_stats_generation_ != snapshot_->generation) {
     rule_stats_generation_ = snapshot_->generation;
     rule_stats_.assign(snapshot_->table->size(), nullptr);
@@ -159,13 +160,13 @@ void Worker::maybeFinishDrain() {
   if (draining_ && connections_.empty()) event_base_loopexit(loop_.base(), nullptr);
 }
 
-Pool* Worker::pool(const std::string& name) {
+std::shared_ptr<Pool> Worker::pool(const std::string& name) {
   if (pools_generation_ != snapshot_->generation) {
     pools_generation_ = snapshot_->generation;
     pools_.clear();
     std::unordered_map<std::string, std::shared_ptr<Backend>> kept;
     for (const auto& pc : snapshot_->config().pools) {
-      auto pool = std::make_unique<Pool>(pc.name, pc.balance, static_cast<size_t>(pc.keepalive));
+      auto pool = std::make_shared<Pool>(pc.name, pc.balance, static_cast<size_t>(pc.keepalive));
       std::vector<std::shared_ptr<Backend>> backends;
       const auto& addrs = snapshot_->backend_addresses.at(pc.name);
       for (size_t i = 0; i < pc.backends.size(); ++i) {
@@ -184,7 +185,7 @@ Pool* Worker::pool(const std::string& name) {
     backends_ = std::move(kept);  // dropped backends close their idle connections
   }
   auto it = pools_.find(name);
-  return it == pools_.end() ? nullptr : it->second.get();
+  return it == pools_.end() ? nullptr : it->second;
 }
 
 std::string_view Worker::dateLine() {

@@ -80,8 +80,9 @@ class Worker {
   bool draining() const { return draining_; }
   WorkerCounters& counters() { return counters_; }
   WorkerStats& stats() { return stats_; }
-  // The counters of `rule` (cached per snapshot, so one vector lookup per request).
-  RuleStats& ruleStats(const CompiledRule& rule);
+  // The counters of `rule` of `snap` (cached for the current snapshot, so one vector lookup
+  // per request; an exchange that outlived a reload takes the slower lookup by name).
+  RuleStats& ruleStats(const ConfigSnapshot& snap, const CompiledRule& rule);
   // An upstream exchange on `backend` failed with `error` (counted, and reported to the health
   // checker), or succeeded (error empty).
   void upstreamResult(Backend& backend, std::optional<UpstreamError> error);
@@ -91,7 +92,8 @@ class Worker {
   std::string newRequestId();
   // This worker's view of pool `name` for the current snapshot (backends keep their idle
   // connections across reloads while their address stays). Null for an unknown pool.
-  Pool* pool(const std::string& name);
+  // Exchanges hold the shared_ptr, so a reload never frees a pool under them.
+  std::shared_ptr<Pool> pool(const std::string& name);
   // Called by a connection that has closed: the worker forgets it and deletes it later.
   void connectionClosed(DownstreamConnection* conn);
   // Called when a connection becomes idle between exchanges (for drain).
@@ -134,7 +136,7 @@ class Worker {
   WorkerStats stats_;
   std::vector<RuleStats*> rule_stats_;  // by rule id, for snapshot rule_stats_generation_
   uint64_t rule_stats_generation_ = 0;
-  std::unordered_map<std::string, std::unique_ptr<Pool>> pools_;
+  std::unordered_map<std::string, std::shared_ptr<Pool>> pools_;
   uint64_t pools_generation_ = 0;
   // Backends by "name|address", shared by the pools of successive snapshots.
   std::unordered_map<std::string, std::shared_ptr<Backend>> backends_;

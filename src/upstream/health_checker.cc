@@ -177,7 +177,7 @@ void HealthChecker::onTimer(Entry& e) {
 void HealthChecker::startProbe(Entry& e) {
   if (e.probe) return;  // the previous one is still running (its timeout ends it)
   e.probe = std::make_unique<Probe>(*this, e);
-  if (!e.probe->started()) finishProbe(e, false, "health check: cannot create a socket");
+  if (!e.probe->started()) finishProbe(e, false, "health check: connect failed");
 }
 
 void HealthChecker::finishProbe(Entry& e, bool ok, const std::string& why) {

@@ -30,8 +30,9 @@ std::unique_ptr<UpstreamConnection> UpstreamConnection::connect(event_base* base
   c->parser_ = Http1Parser::create(Http1Parser::Kind::kResponse, limits);
   if (bufferevent_socket_connect(c->bev_.get(), addr.sockaddrPtr(),
                                  static_cast<int>(addr.length)) != 0) {
-    // Immediate failure (e.g. no route): the caller sees it as a failed connect.
-    return c;
+    // Immediate failure (no route, bad address): libevent leaves the bufferevent unusable
+    // (its output frozen), so there is no connection to hand out.
+    return nullptr;
   }
   return c;
 }

@@ -20,7 +20,7 @@ class UpstreamConnection final : public Deletable {
  public:
   // Starts a non-blocking connect to `addr`. The bufferevent exists at once (writes queue until
   // connected); connect errors arrive as BEV_EVENT_ERROR on whoever holds the callbacks.
-  // Returns null when the socket cannot even be created.
+  // Returns null when the connect fails at once (no socket, no route, bad address).
   static std::unique_ptr<UpstreamConnection> connect(event_base* base, Backend& backend,
                                                      const SocketAddress& addr);
   ~UpstreamConnection() override;

@@ -392,3 +392,37 @@ TEST(RedirectServerLifecycle, SigtermExitsZeroAndSighupReloads) {
 
 }  // namespace
 }  // namespace detour::test
+
+namespace detour::test {
+namespace {
+
+// {host} reaches a Location only from a Host the server serves: a forged Host cannot turn
+// the HTTPS upgrade into a redirect to another site.
+TEST(RedirectSafety, AForgedHostGets421NotARedirectToIt) {
+  DetourProcess d(R"(version: 1
+server:
+  listen: ["127.0.0.1:0"]
+  hosts: ["shop.example.com", "*.shop.example.com"]
+log: { level: warn, access: off }
+rules:
+  - name: https-upgrade
+    match: { scheme: http }
+    redirect: { to: "https://{host}{uri}" }
+)");
+  ASSERT_TRUE(d.ready());
+  RawClient c(d.port());
+  ASSERT_TRUE(c.send("GET /login?next=%2F HTTP/1.1\r\nHost: shop.example.com\r\n\r\n"
+                     "GET /a HTTP/1.1\r\nHost: img.shop.example.com:80\r\n\r\n"
+                     "GET /login HTTP/1.1\r\nHost: evil.example\r\n\r\n"
+                     "GET http://evil.example/login HTTP/1.1\r\nHost: evil.example\r\n\r\n"));
+  auto rs = parseResponses(c.readResponses(4));
+  ASSERT_EQ(rs.size(), 4u);
+  EXPECT_EQ(rs[0].header("Location"), "https://shop.example.com/login?next=%2F");
+  EXPECT_EQ(rs[1].header("Location"), "https://img.shop.example.com/a");
+  EXPECT_EQ(rs[2].status, 421);
+  EXPECT_FALSE(rs[2].hasHeader("Location"));
+  EXPECT_EQ(rs[3].status, 421);
+}
+
+}  // namespace
+}  // namespace detour::test

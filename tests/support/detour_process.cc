@@ -124,9 +124,22 @@ void DetourProcess::parseReadyFile() {
 
 DetourProcess::~DetourProcess() {
   if (pid_ > 0) {
-    if (stop(std::chrono::seconds(5)) == -1) {
+    int rc = stop(std::chrono::seconds(10));
+    if (rc == -1) {
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
+      ADD_FAILURE() << "detour did not exit within 10 s of SIGTERM; stderr:\n" << stderrText();
+    } else if (rc != 0) {
+      ADD_FAILURE() << "detour exited with status " << rc << "; stderr:\n" << stderrText();
+    }
+  }
+  // A sanitizer report in the child is a failure of whichever test ran it.
+  std::string err = stderrText();
+  for (const char* marker : {"AddressSanitizer", "LeakSanitizer", "ThreadSanitizer",
+                             "UndefinedBehaviorSanitizer", "runtime error:"}) {
+    if (err.find(marker) != std::string::npos) {
+      ADD_FAILURE() << "sanitizer report from detour (" << marker << "):\n" << err;
+      break;
     }
   }
 }

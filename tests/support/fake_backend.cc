@@ -93,6 +93,30 @@ std::string queryValue(const std::string& target, const std::string& key) {
 
 bool startsWith(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 
+// The leading digits of `s` in `base` (16: a chunk-size line, extensions ignored; 10: a
+// Content-Length). False when there is none or the value overflows: the backend then treats
+// the message as malformed instead of throwing from its thread.
+bool parseNumber(const std::string& s, int base, size_t& out) {
+  out = 0;
+  size_t i = 0;
+  for (; i < s.size(); ++i) {
+    int d;
+    char c = s[i];
+    if (c >= '0' && c <= '9') {
+      d = c - '0';
+    } else if (base == 16 && c >= 'a' && c <= 'f') {
+      d = c - 'a' + 10;
+    } else if (base == 16 && c >= 'A' && c <= 'F') {
+      d = c - 'A' + 10;
+    } else {
+      break;
+    }
+    if (out > (static_cast<size_t>(-1) - static_cast<size_t>(d)) / static_cast<size_t>(base)) return false;
+    out = out * static_cast<size_t>(base) + static_cast<size_t>(d);
+  }
+  return i > 0;
+}
+
 }  // namespace
 
 std::string ReceivedRequest::header(const std::string& name) const {
@@ -200,7 +224,11 @@ void FakeBackend::serve(int fd, int conn_id) {
         ok = rd.readUntil("\r\n", size_line);
         if (!ok) break;
         req.raw += size_line;
-        size_t n = std::stoul(size_line, nullptr, 16);
+        size_t n = 0;
+        if (!parseNumber(size_line, 16, n) || n > (1u << 30)) {
+          ok = false;
+          break;
+        }
         if (n == 0) {
           std::string trailer;
           while ((ok = rd.readUntil("\r\n", trailer))) {
@@ -216,7 +244,8 @@ void FakeBackend::serve(int fd, int conn_id) {
         req.body += data.substr(0, n);
       }
     } else if (!req.header("Content-Length").empty()) {
-      size_t n = std::stoul(req.header("Content-Length"));
+      size_t n = 0;
+      ok = parseNumber(req.header("Content-Length"), 10, n);
       bool sink = startsWith(t, "/sink");  // count only: for very large bodies
       size_t got = 0;
       while (ok && got < n) {

@@ -192,6 +192,8 @@ inline Config contractExampleConfig() {
   FlagConfig flag;
   flag.name = "payments_maintenance";
   c.flags = {flag};
+  // The names the example site serves: https-upgrade's {host} is checked against them.
+  c.server.hosts = {"shop.example.com"};
   return c;
 }
 

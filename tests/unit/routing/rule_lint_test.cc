@@ -224,8 +224,61 @@ TEST(LintLoop, NoLoopCases) {
   matchOf(see_other).methods = {"POST"};
   RuleConfig strip = onPath(redirectRule("strip-slash", "/docs"), "/docs/");
   RuleConfig regex = forwardRule("regex-only");
-  EXPECT_TRUE(lint({upgrade, v1, elsewhere, see_other, strip, regex}).all().empty())
-      << lint({upgrade, v1, elsewhere, see_other, strip, regex}).formatAll();
+  Diagnostics d = lint({upgrade, v1, elsewhere, see_other, strip, regex});
+  for (const auto& diag : d.all()) {
+    EXPECT_EQ(diag.message.find("loop"), std::string::npos) << diag.format();
+  }
+}
+
+// --- {host} from a Host nobody checked (an open redirect)
+
+TEST(LintUncheckedHost, WarnsWithoutAHostConditionOrServerHosts) {
+  RuleConfig upgrade = redirectRule("https-upgrade", "https://{host}{uri}");
+  matchOf(upgrade).scheme = Scheme::kHttp;
+  Diagnostics d = lint({upgrade});
+  ASSERT_EQ(d.all().size(), 1u) << d.formatAll();
+  EXPECT_NE(d.all()[0].message.find("rule 'https-upgrade' puts the request's Host into Location "
+                                    "unchecked"), std::string::npos);
+  EXPECT_NE(d.all()[0].message.find("server.hosts"), std::string::npos);
+}
+
+TEST(LintUncheckedHost, QuietWithAHostConditionOrServerHostsOrNoHostVariable) {
+  RuleConfig checked = redirectRule("checked", "https://{host}{uri}");
+  matchOf(checked).hosts = {"shop.example.com"};
+  matchOf(checked).scheme = Scheme::kHttp;
+  EXPECT_TRUE(lint({checked}).all().empty()) << lint({checked}).formatAll();
+  RuleConfig fixed = onPrefix(redirectRule("fixed", "https://shop.example.com{uri}"), "/x");
+  EXPECT_TRUE(lint({fixed}).all().empty());
+  RuleConfig any = redirectRule("any", "https://{host}{uri}");
+  matchOf(any).scheme = Scheme::kHttp;
+  Config c = makeConfig({any});
+  c.server.hosts = {"shop.example.com"};
+  RuntimeState state;
+  auto table = compileOk(c, state);
+  ASSERT_TRUE(table);
+  Diagnostics diags;
+  lintRules(*table, kNow, diags);
+  EXPECT_TRUE(diags.all().empty()) << diags.formatAll();
+}
+
+TEST(RedirectHost, OnlyHostsTheServerServesReachALocation) {
+  RuleConfig any = redirectRule("any", "https://{host}{uri}");
+  RuleConfig scoped = redirectRule("scoped", "https://{host}/x");
+  matchOf(scoped).hosts = {"*.other.example"};
+  Config c = makeConfig({scoped, any});
+  c.server.hosts = {"shop.example.com", "*.cdn.example.com"};
+  RuntimeState state;
+  auto table = compileOk(c, state);
+  ASSERT_TRUE(table);
+  const CompiledRule& r_any = *table->findRule("any");
+  const CompiledRule& r_scoped = *table->findRule("scoped");
+  EXPECT_TRUE(table->redirectHostAllowed(r_any, "shop.example.com"));
+  EXPECT_TRUE(table->redirectHostAllowed(r_any, "a.cdn.example.com"));
+  EXPECT_FALSE(table->redirectHostAllowed(r_any, "cdn.example.com"));
+  EXPECT_FALSE(table->redirectHostAllowed(r_any, "evil.example"));
+  EXPECT_FALSE(table->redirectHostAllowed(r_any, ""));
+  // A rule's own host condition vouches for the host it matched.
+  EXPECT_TRUE(table->redirectHostAllowed(r_scoped, "a.other.example"));
 }
 
 TEST(LintLoop, SeeOtherFollowedWithGetCanLoop) {
