@@ -111,12 +111,8 @@ void DownstreamConnection::onEvent(short what) {
       forwarder_->onDownstreamEof();
       return;
     }
-    if (forwarder_ && phase_ == Phase::kAwaitResponse) {
-      // Half-close after a complete request: the response may still be delivered.
-      client_eof_ = true;
-      bufferevent_disable(bev_.get(), EV_READ);
-      return;
-    }
+    // A client that closes while its request is in flight has given up on it (as nginx
+    // reads it, 499): the forwarder and its upstream connection go with the connection.
     // The client closed its side. A response still queued may yet reach it.
     if (phase_ == Phase::kFlushClose &&
         evbuffer_get_length(bufferevent_get_output(bev_.get())) > 0) {
@@ -459,7 +455,7 @@ void DownstreamConnection::onForwardDone(bool close) {
   status_ = forwarder_->status();
   dropForwarder();
   endExchange();
-  if (close || client_eof_ || !keepAlive()) {
+  if (close || !keepAlive()) {
     beginClose();
     return;
   }
@@ -480,7 +476,7 @@ void DownstreamConnection::onForwardFailed(int status, const char* why) {
   switch (phase_) {
     case Phase::kAwaitResponse:
       // The whole request was read: answer now.
-      flushAnswer(!keepAlive() || client_eof_);
+      flushAnswer(!keepAlive());
       endExchange();
       if (close_after_) {
         beginClose();

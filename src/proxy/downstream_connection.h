@@ -142,7 +142,6 @@ class DownstreamConnection final : public Deletable, public Forwarder::Owner {
   std::string upstream_;    // the backend that answered, for the access log
   std::string forward_pool_;  // the pool a forward rule chose (also when the forward failed)
   std::unique_ptr<Forwarder> forwarder_;
-  bool client_eof_ = false;  // the client half-closed while its request was in flight
 };
 
 }  // namespace detour

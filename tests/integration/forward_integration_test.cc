@@ -498,3 +498,120 @@ TEST_F(ForwardTest, SlowReaderKeepsMemoryFlat) {
 
 }  // namespace
 }  // namespace detour::test
+
+namespace detour::test {
+namespace {
+
+std::string poolConfig(const std::string& backends, const std::string& extra = "") {
+  return R"(version: 1
+server:
+  listen: ["127.0.0.1:0"]
+  workers: 1
+  timeouts: { upstream_connect: 1s, upstream_response: 5s }
+log: { level: info, access: off }
+pools:
+  app: { backends: [)" + backends + "]" + extra + R"( }
+rules:
+  - name: a
+    match: { path: /a }
+    redirect: { to: /aa }
+  - name: b
+    match: { path: /b }
+    redirect: { to: /bb }
+  - name: app
+    forward: { pool: app }
+)";
+}
+
+// A reload that drops rules and rebuilds the pools while an upload is being forwarded: the
+// exchange finishes on what it started with (under ASan this also checks nothing is freed
+// under it).
+TEST(ForwardAcrossReload, AnUploadInFlightSurvivesAReloadThatShrinksTheTable) {
+  FakeBackend b("b1");
+  DetourProcess d(poolConfig("\"" + b.address() + "\""), {}, std::chrono::seconds(10), {"--no-watch"});
+  ASSERT_TRUE(d.ready());
+  RawClient up(d.port());
+  const size_t total = 1 << 20;
+  ASSERT_TRUE(up.send("POST /sink HTTP/1.1\r\nHost: h\r\nContent-Length: " + std::to_string(total) +
+                      "\r\n\r\n" + std::string(total / 2, 'u')));
+  std::string smaller = poolConfig("\"" + b.address() + "\"");
+  size_t cut = smaller.find("  - name: a\n");
+  size_t end = smaller.find("  - name: app\n");
+  smaller.erase(cut, end - cut);  // only `app` is left
+  d.dir().write("detour.yaml", smaller);
+  d.signal(SIGHUP);
+  ASSERT_TRUE(d.waitForStderr("generation 2", 5s)) << d.stderrText();
+  // Another forwarded request makes the worker rebuild its pools for the new snapshot.
+  EXPECT_EQ(httpCall(d.port(), "GET", "/other").status, 200);
+  EXPECT_EQ(httpCall(d.port(), "GET", "/a").status, 200);  // the rule is gone: forwarded
+  ASSERT_TRUE(up.send(std::string(total / 2, 'u')));
+  auto rs = parseResponses(up.readResponses(1, 10s));
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].status, 200);
+  EXPECT_EQ(rs[0].body, std::to_string(total));
+  EXPECT_EQ(d.stop(), 0);
+}
+
+TEST(ForwardIdleConnections, AnIdleConnectionTheBackendClosedIsNotUsed) {
+  FakeBackend b("b1");
+  DetourProcess d(poolConfig("\"" + b.address() + "\""));
+  ASSERT_TRUE(d.ready());
+  RawClient c(d.port());
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(c.send("POST /close-after HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"));
+    auto rs = parseResponses(c.readResponses(1));
+    ASSERT_EQ(rs.size(), 1u) << i;
+    ASSERT_EQ(rs[0].status, 200) << i;  // never a 502 from reusing a closed connection
+  }
+  EXPECT_EQ(b.requestCount(), 20u);
+}
+
+// A backend whose connect fails at once (unreachable address) is skipped, and the next one
+// receives the whole request: head and every body byte, nothing else.
+TEST(ForwardConnectFailure, AnImmediateConnectFailureTriesTheNextBackendWithTheWholeRequest) {
+  FakeBackend b("b1");
+  DetourProcess d(poolConfig("\"255.255.255.255:80\", \"" + b.address() + "\""));
+  ASSERT_TRUE(d.ready());
+  RawClient c(d.port());
+  const std::string body = "GET /smuggled HTTP/1.1\r\nHost: h\r\n\r\nxxx";
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n"));
+  std::this_thread::sleep_for(100ms);  // the body arrives after the first connect attempt
+  ASSERT_TRUE(c.send(body));
+  auto rs = parseResponses(c.readResponses(1, 5s));
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].status, 200);
+  EXPECT_EQ(rs[0].body, body);
+  auto reqs = b.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].method, "POST");
+  EXPECT_EQ(reqs[0].target, "/echo");
+}
+
+bool eventually_requests(const FakeBackend& a, const FakeBackend& b, size_t n) {
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (a.requestCount() + b.requestCount() >= n) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+TEST(ForwardBalance, LeastConnAvoidsTheBusyBackend) {
+  FakeBackend b1("b1"), b2("b2");
+  DetourProcess d(poolConfig("\"" + b1.address() + "\", \"" + b2.address() + "\"",
+                             ", balance: least_conn"));
+  ASSERT_TRUE(d.ready());
+  RawClient busy(d.port());
+  ASSERT_TRUE(busy.send("GET /stall HTTP/1.1\r\nHost: h\r\n\r\n"));  // holds one backend
+  ASSERT_TRUE(eventually_requests(b1, b2, 1));
+  std::string stalled = b1.requestCount() == 1 ? "b1" : "b2";
+  for (int i = 0; i < 6; ++i) {
+    auto r = httpCall(d.port(), "GET", "/x" + std::to_string(i));
+    ASSERT_EQ(r.status, 200);
+    EXPECT_NE(r.header("X-Backend"), stalled) << i;
+  }
+}
+
+}  // namespace
+}  // namespace detour::test

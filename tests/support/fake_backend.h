@@ -20,6 +20,7 @@
 //   /continue         sends 100 Continue before reading the body (also done for any request
 //                     with Expect: 100-continue)
 //   /ws               answers 101 Switching Protocols, then echoes bytes both ways
+//   /close-after      200 "ok" (keep-alive), then closes the connection
 //   /healthz          200 "ok"
 //   anything else     200, body "METHOD TARGET body=LEN"
 //
