@@ -324,6 +324,11 @@ void FakeBackend::serve(int fd, int conn_id) {
         sendAll(fd, std::string(buf, static_cast<size_t>(n)));
       }
       break;
+    } else if (startsWith(t, "/close-after")) {
+      // A keep-alive answer, then the backend closes the idle connection anyway (as backends
+      // with a short keep-alive timeout do).
+      sendAll(fd, "HTTP/1.1 200 OK\r\n" + tag + "Content-Length: 2\r\n\r\nok");
+      break;
     } else if (startsWith(t, "/healthz")) {
       resp = "HTTP/1.1 200 OK\r\n" + tag + "Content-Length: 2\r\n\r\nok";
     } else {
