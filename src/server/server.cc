@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <unistd.h>
@@ -190,7 +191,21 @@ void Server::writeReadyFile() {
   rename(tmp.c_str(), options_.ready_file.c_str());
 }
 
+namespace {
+
+// An edge proxy holds two descriptors per proxied exchange: take the hard limit.
+void raiseFileLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+}  // namespace
+
 int Server::run() {
+  raiseFileLimit();
   for (int sig : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) {
     EventPtr ev(evsignal_new(main_loop_->base(), sig, &Server::onSignalCb, this));
     evsignal_add(ev.get(), nullptr);

@@ -74,7 +74,36 @@ void Worker::adoptListener(int fd, const ListenerInfo& info, const std::string& 
   slot->worker = this;
   slot->listener.reset(evconnlistener_new(loop_.base(), &Worker::onAcceptCb, slot.get(),
                                           LEV_OPT_CLOSE_ON_FREE, -1, fd));
+  evconnlistener_set_error_cb(slot->listener.get(), &Worker::onAcceptErrorCb);
+  slot->resume.reset(evtimer_new(loop_.base(), &Worker::onResumeAcceptCb, slot.get()));
   listeners_.push_back(std::move(slot));
+}
+
+void Worker::onAcceptErrorCb(evconnlistener*, void* ctx) {
+  auto* slot = static_cast<ListenerSlot*>(ctx);
+  slot->worker->onAcceptError(*slot);
+}
+
+void Worker::onResumeAcceptCb(evutil_socket_t, short, void* ctx) {
+  auto* slot = static_cast<ListenerSlot*>(ctx);
+  if (!slot->worker->draining_) evconnlistener_enable(slot->listener.get());
+}
+
+// Out of descriptors (EMFILE/ENFILE) or memory: the pending connection stays in the kernel's
+// backlog and the listening socket stays readable, so retrying at once would spin. Pause this
+// listener briefly instead (as nginx does); connections in progress keep being served.
+void Worker::onAcceptError(ListenerSlot& slot) {
+  int err = EVUTIL_SOCKET_ERROR();
+  evconnlistener_disable(slot.listener.get());
+  timeval tv{0, 100 * 1000};
+  evtimer_add(slot.resume.get(), &tv);
+  timeval now;
+  event_base_gettimeofday_cached(loop_.base(), &now);
+  if (now.tv_sec != accept_warned_second_) {
+    accept_warned_second_ = now.tv_sec;
+    log().warn("worker {}: accept on {} failed ({}); pausing accepts for 100 ms", index_,
+               slot.info.address.toString(), evutil_socket_error_to_string(err));
+  }
 }
 
 void Worker::start(std::shared_ptr<const ConfigSnapshot> snapshot) {

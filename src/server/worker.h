@@ -105,9 +105,13 @@ class Worker {
     ListenerInfo info;
     std::string key;
     Worker* worker = nullptr;
+    EventPtr resume;  // re-enables accepting after a pause for lack of descriptors
   };
   void adoptListener(int fd, const ListenerInfo& info, const std::string& key);
   static void onAcceptCb(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int len, void* ctx);
+  static void onAcceptErrorCb(evconnlistener* lev, void* ctx);
+  static void onResumeAcceptCb(evutil_socket_t, short, void* ctx);
+  void onAcceptError(ListenerSlot& slot);
   void onAccept(ListenerSlot& slot, evutil_socket_t fd, sockaddr* sa, int len);
   void beginDrain();
   void maybeFinishDrain();
@@ -130,6 +134,7 @@ class Worker {
   uint64_t next_connection_id_ = 1;
   WorkerCounters counters_;
   long long date_second_ = -1;
+  long long accept_warned_second_ = -1;
   std::string date_line_;
   std::mt19937_64 rng_;
   WorkerContext context_;

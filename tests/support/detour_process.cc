@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,7 +62,8 @@ std::string detourBinary() {
 
 DetourProcess::DetourProcess(const std::string& config_yaml, std::vector<std::string> extra_env,
                              std::chrono::milliseconds ready_timeout,
-                             std::vector<std::string> extra_args, const std::string& config_path) {
+                             std::vector<std::string> extra_args, const std::string& config_path,
+                             int max_open_files) {
   config_path_ = config_path.empty() ? dir_.write("detour.yaml", config_yaml) : config_path;
   ready_path_ = dir_.path() + "/ready";
   std::string out_path = dir_.path() + "/stdout.log";
@@ -76,6 +78,10 @@ DetourProcess::DetourProcess(const std::string& config_yaml, std::vector<std::st
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
     for (const auto& kv : extra_env) putenv(const_cast<char*>(kv.c_str()));
+    if (max_open_files > 0) {
+      rlimit rl{static_cast<rlim_t>(max_open_files), static_cast<rlim_t>(max_open_files)};
+      setrlimit(RLIMIT_NOFILE, &rl);
+    }
     std::vector<const char*> argv = {bin.c_str(), "run", "-c", config_path_.c_str(),
                                      "--ready-file", ready_path_.c_str()};
     for (const auto& a : extra_args) argv.push_back(a.c_str());

@@ -34,7 +34,7 @@ class DetourProcess {
                          std::vector<std::string> extra_env = {},
                          std::chrono::milliseconds ready_timeout = std::chrono::seconds(10),
                          std::vector<std::string> extra_args = {},
-                         const std::string& config_path = "");
+                         const std::string& config_path = "", int max_open_files = 0);
   ~DetourProcess();
   DetourProcess(const DetourProcess&) = delete;
   DetourProcess& operator=(const DetourProcess&) = delete;

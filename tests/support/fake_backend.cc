@@ -324,6 +324,16 @@ void FakeBackend::serve(int fd, int conn_id) {
         sendAll(fd, std::string(buf, static_cast<size_t>(n)));
       }
       break;
+    } else if (startsWith(t, "/trickle")) {
+      // 200 bytes, one every 10 ms.
+      if (!sendAll(fd, "HTTP/1.1 200 OK\r\n" + tag + "Content-Length: 200\r\n\r\n")) break;
+      bool sent_all = true;
+      for (int i = 0; i < 200 && !stopping_ && sent_all; ++i) {
+        sent_all = sendAll(fd, "t");
+        std::this_thread::sleep_for(10ms);
+      }
+      if (!sent_all) break;
+      continue;
     } else if (startsWith(t, "/close-after")) {
       // A keep-alive answer, then the backend closes the idle connection anyway (as backends
       // with a short keep-alive timeout do).
@@ -360,6 +370,11 @@ std::vector<ReceivedRequest> FakeBackend::requests() const {
 size_t FakeBackend::requestCount() const {
   std::lock_guard<std::mutex> lock(mu_);
   return requests_.size();
+}
+
+size_t FakeBackend::openConnections() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return conn_fds_.size();
 }
 
 size_t FakeBackend::incompleteRequests() const {

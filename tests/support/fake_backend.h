@@ -21,6 +21,7 @@
 //                     with Expect: 100-continue)
 //   /ws               answers 101 Switching Protocols, then echoes bytes both ways
 //   /close-after      200 "ok" (keep-alive), then closes the connection
+//   /trickle          200 with a 200-byte body sent one byte every 10 ms
 //   /healthz          200 "ok"
 //   anything else     200, body "METHOD TARGET body=LEN"
 //
@@ -68,6 +69,8 @@ class FakeBackend {
   size_t requestCount() const;
   // Connections accepted so far.
   int connections() const { return connections_.load(); }
+  // Connections open now.
+  size_t openConnections() const;
   // Requests whose head arrived but whose body never completed.
   size_t incompleteRequests() const;
   // Waits until `n` complete requests arrived (deadline); returns whether they did.
