@@ -159,19 +159,21 @@ async function setFlag(name, value, input) {
   if (res.status === 401) {
     const t = prompt("Admin token for flag changes:");
     if (t) {
+      await res.text();
       token = t;
       sessionStorage.setItem("detour-admin-token", t);
       headers.Authorization = "Bearer " + t;
       res = await fetch("/flags/" + encodeURIComponent(name), { method: "PUT", headers, body: String(value) });
     }
   }
+  const answer = (await res.text()).trim();
   if (res.ok) {
     $("msg").className = "";
     $("msg").textContent = `${name} is now ${value ? "on" : "off"}`;
   } else {
     input.checked = !value;
     $("msg").className = "err";
-    $("msg").textContent = `could not set ${name}: ${res.status} ${(await res.text()).trim()}`;
+    $("msg").textContent = `could not set ${name}: ${res.status} ${answer}`;
   }
   refresh();
 }
@@ -181,7 +183,7 @@ async function refresh() {
     const [rules, flags, pools, metrics, ready] = await Promise.all([
       fetch("/rules").then((r) => r.json()), fetch("/flags").then((r) => r.json()),
       fetch("/pools").then((r) => r.json()), fetch("/metrics").then((r) => r.text()),
-      fetch("/readyz").then((r) => r.status)]);
+      fetch("/readyz").then(async (r) => { await r.text(); return r.status; })]);
     renderRules(rules);
     if (!document.activeElement || !document.activeElement.dataset || !document.activeElement.dataset.flag) renderFlags(flags);
     renderPools(pools);

@@ -3,8 +3,8 @@
 // gets the maintenance redirect); and the page requests nothing outside the admin address.
 // Run: node tests/browser/dashboard.test.mjs   (DASHBOARD_SCREENSHOT=file.png saves a picture)
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
 import { startBackend, startDetour } from './lib.mjs';
+import { Browser, waitUntil } from './webdriver.mjs';
 
 const backend = await startBackend();
 const detour = await startDetour(`version: 1
@@ -45,48 +45,42 @@ for (let i = 0; i < 3; i++) await (await fetch(`${base}/api/orders/${i}`)).text(
 await (await fetch(`${base}/legacy`, { redirect: 'manual' })).text();
 await (await fetch(`${base}/legacy`, { method: 'POST', body: 'a=1', redirect: 'manual' })).text();
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await Browser.launch();
 let failed = false;
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const requested = [];
-  page.on('request', (r) => requested.push(r.url()));
-  await page.goto(`${adminBase}/`);
+  const js = (expr) => browser.run(`return ${expr};`);
+  await browser.goto(`${adminBase}/`);
   // Rules in order with their hit counts.
-  await page.waitForFunction(() => document.querySelectorAll('#rules tbody tr').length === 4);
-  const names = await page.$$eval('#rules tbody tr', (rows) => rows.map((r) => r.dataset.rule));
+  await waitUntil(async () => (await js("document.querySelectorAll('#rules tbody tr').length")) === 4,
+    10000, 'the rules table');
+  const names = await js("[...document.querySelectorAll('#rules tbody tr')].map((r) => r.dataset.rule)");
   assert.deepEqual(names, ['payments-maintenance', 'legacy-form', 'spare', 'app']);
-  await page.waitForFunction(() =>
-    document.querySelector('tr[data-rule="app"] .hits')?.textContent === '3' &&
-    document.querySelector('tr[data-rule="legacy-form"] .hits')?.textContent === '2');
-  const risk = await page.textContent('tr[data-rule="legacy-form"] td:last-child');
-  assert.equal(risk.trim(), '1');
+  await waitUntil(async () => (await browser.text('tr[data-rule="app"] .hits')) === '3' &&
+    (await browser.text('tr[data-rule="legacy-form"] .hits')) === '2', 10000, 'hit counts');
+  assert.equal((await browser.text('tr[data-rule="legacy-form"] td:last-child')).trim(), '1');
   // Backend states: the live backend up, the one nobody listens on down.
-  await page.waitForFunction(() => document.querySelector('#pools')?.textContent.includes('no healthy backend'));
-  const upState = await page.textContent(`tr[data-backend="127.0.0.1:${backend.port}"] .pill`);
-  assert.equal(upState, 'up');
-  const downState = await page.textContent('tr[data-backend="127.0.0.1:9"] .pill');
-  assert.equal(downState, 'down');
-  if (process.env.DASHBOARD_SCREENSHOT) await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT, fullPage: true });
+  await waitUntil(async () => (await browser.text('#pools')).includes('no healthy backend'), 10000,
+    'the down pool');
+  assert.equal(await browser.text(`tr[data-backend="127.0.0.1:${backend.port}"] .pill`), 'up');
+  assert.equal(await browser.text('tr[data-backend="127.0.0.1:9"] .pill'), 'down');
+  if (process.env.DASHBOARD_SCREENSHOT) await browser.screenshot(process.env.DASHBOARD_SCREENSHOT);
 
   // The switch flips the flag; a request then gets the maintenance redirect.
   let res = await fetch(`${base}/api/payments/1`, { redirect: 'manual' });
   assert.equal(res.status, 200);
-  await page.click('label.switch:has(input[data-flag="payments_maintenance"])');
-  await page.waitForFunction(() => document.querySelector('#msg')?.textContent.includes('now on'));
+  await browser.click('input[data-flag="payments_maintenance"] + .slider');
+  await waitUntil(async () => (await browser.text('#msg')).includes('now on'), 10000, 'the flag change');
   assert.deepEqual(await (await fetch(`${adminBase}/flags`)).json(), { payments_maintenance: true });
   res = await fetch(`${base}/api/payments/1`, { redirect: 'manual' });
   assert.equal(res.status, 307);
   assert.equal(res.headers.get('location'), 'https://backup.example.com/api/payments/1');
-  assert.equal(await page.isChecked('input[data-flag="payments_maintenance"]'), true);
+  assert.equal(await js("document.querySelector('input[data-flag=\"payments_maintenance\"]').checked"), true);
 
   // Nothing outside the admin address was requested.
+  const requested = await browser.requestedUrls();
   const outside = requested.filter((u) => !u.startsWith(`${adminBase}/`));
   assert.deepEqual(outside, []);
+  assert.ok(requested.some((u) => u.endsWith('/flags/payments_maintenance')), requested.join(' '));
   console.log(`ok   dashboard (${requested.length} requests, all to ${adminBase})`);
 } catch (e) {
   failed = true;

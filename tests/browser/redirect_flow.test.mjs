@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
 import { startBackend, startDetour } from './lib.mjs';
+import { Browser, waitUntil } from './webdriver.mjs';
 
 const formPage = (action) =>
   `<!doctype html><title>order</title><form method="post" action="${action}">` +
@@ -41,11 +41,7 @@ const detour = await startDetour(yaml);
 const base = `http://127.0.0.1:${detour.port}`;
 const expectedBody = 'item=42&note=hello+world+%26+more';
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await Browser.launch();
 let failed = false;
 // What reached the backend for the orders endpoint (the browser also asks for a favicon).
 const orders = () => backend.received.filter((r) => r.url === '/api/v2/orders');
@@ -62,26 +58,24 @@ async function check(name, fn) {
 
 try {
   await check('browser: a POST form across 307 arrives as the same POST with its body', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${base}/form`);
-    await Promise.all([page.waitForURL(`${base}/api/v2/orders`), page.click('#go')]);
-    assert.equal(await page.textContent('#got'), `POST /api/v2/orders body=${expectedBody}`);
+    await browser.goto(`${base}/form`);
+    await browser.click('#go');
+    await waitUntil(async () => (await browser.url()) === `${base}/api/v2/orders`, 10000, 'the redirect');
+    assert.equal(await browser.text('#got'), `POST /api/v2/orders body=${expectedBody}`);
     assert.equal(orders().length, 1);
     assert.equal(orders()[0].method, 'POST');
     assert.equal(orders()[0].body, expectedBody);
     assert.equal(orders()[0].headers['content-type'], 'application/x-www-form-urlencoded');
-    await page.close();
   });
 
   await check('browser: the same form across 302 arrives as a GET and the body is lost', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${base}/form302`);
-    await Promise.all([page.waitForURL(`${base}/api/v2/orders`), page.click('#go')]);
-    assert.equal(await page.textContent('#got'), 'GET /api/v2/orders body=');
+    await browser.goto(`${base}/form302`);
+    await browser.click('#go');
+    await waitUntil(async () => (await browser.url()) === `${base}/api/v2/orders`, 10000, 'the redirect');
+    assert.equal(await browser.text('#got'), 'GET /api/v2/orders body=');
     assert.equal(orders().length, 1);
     assert.equal(orders()[0].method, 'GET');
     assert.equal(orders()[0].body, '');
-    await page.close();
   });
 
   await check('curl -L re-sends the POST and its body across 307', async () => {
