@@ -63,8 +63,15 @@ class RawStdoutSink final : public spdlog::sinks::base_sink<std::mutex> {
   FILE* file_;
 };
 
+// The one writer thread of every access log. Created on first use; shutdown() joins it.
+std::shared_ptr<spdlog::details::thread_pool>& poolSlot() {
+  static std::shared_ptr<spdlog::details::thread_pool> pool;
+  return pool;
+}
+
 std::shared_ptr<spdlog::details::thread_pool> accessThreadPool() {
-  static auto pool = std::make_shared<spdlog::details::thread_pool>(16384, 1);
+  auto& pool = poolSlot();
+  if (!pool) pool = std::make_shared<spdlog::details::thread_pool>(16384, 1);
   return pool;
 }
 
@@ -126,7 +133,7 @@ std::shared_ptr<AccessLog> AccessLog::create(const LogConfig& cfg) {
 }
 
 AccessLog::~AccessLog() {
-  if (logger_) logger_->flush();
+  if (logger_ && poolSlot()) logger_->flush();
 }
 
 void AccessLog::write(const AccessRecord& rec) {
@@ -140,10 +147,19 @@ void AccessLog::reopen() {
 }
 
 void AccessLog::flush() {
-  if (logger_) logger_->flush();
+  if (logger_ && poolSlot()) logger_->flush();
 }
 
-uint64_t AccessLog::dropped() const { return accessThreadPool()->overrun_counter(); }
+uint64_t AccessLog::dropped() const {
+  auto& pool = poolSlot();
+  return pool ? pool->overrun_counter() : 0;
+}
+
+void AccessLog::shutdown() {
+  // Destroying the pool queues a stop after the lines still waiting and joins the writer
+  // thread, so every line is written before the loggers and their sinks go away.
+  poolSlot().reset();
+}
 
 std::string AccessLog::formatJson(const AccessRecord& rec) {
   std::string out;

@@ -53,6 +53,9 @@ class AccessLog {
   void reopen();
   // Writes out what is queued. Any thread.
   void flush();
+  // Writes every queued line and stops the writer thread. Call once at exit, after the
+  // workers stopped (later writes are lost). Main thread.
+  static void shutdown();
   // Lines dropped because the queue was full.
   uint64_t dropped() const;
 

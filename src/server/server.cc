@@ -234,7 +234,7 @@ int Server::run() {
   main_loop_->run();
   for (auto& w : workers_) w->join();
   log().info("detour stopped");
-  if (snapshot_->access_log) snapshot_->access_log->flush();
+  AccessLog::shutdown();
   return 0;
 }
 
