@@ -20,6 +20,9 @@ void usage(FILE* out) {
       "  detour explain -c FILE METHOD URL [-H 'Name: value']... [--flag NAME=true|false]...\n"
       "                 [--pool-down POOL]... [--time RFC3339] [--json]\n"
       "  detour test -c FILE CASES.yaml              run routing cases; exit 0 all pass\n"
+      "  detour diff -c OLD -c NEW [--replay ACCESS_LOG] [--json]\n"
+      "                                             what a reload from OLD to NEW changes;\n"
+      "                                             exit 0 nothing, 1 something\n"
       "  detour --version | --help\n",
       out);
 }
@@ -111,6 +114,7 @@ int main(int argc, char** argv) {
   if (opts.command == "check") return detour::runCheckCommand(opts);
   if (opts.command == "explain") return detour::runExplainCommand(opts);
   if (opts.command == "test") return detour::runTestCommand(opts);
+  if (opts.command == "diff") return detour::runDiffCommand(opts);
   fprintf(stderr, "detour: unknown command '%s'\n", opts.command.c_str());
   usage(stderr);
   return 2;

@@ -28,5 +28,6 @@ int runServerCommand(const CliOptions& opts);
 int runCheckCommand(const CliOptions& opts);
 int runExplainCommand(const CliOptions& opts);
 int runTestCommand(const CliOptions& opts);
+int runDiffCommand(const CliOptions& opts);
 
 }  // namespace detour

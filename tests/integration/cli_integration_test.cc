@@ -163,3 +163,63 @@ TEST(Cli, ExplainAgreesWithTheLiveServer) {
 
 }  // namespace
 }  // namespace detour::test
+
+namespace detour::test {
+namespace {
+
+// `detour diff`: rule changes by name, and a replay of the access log a live detour wrote
+// (json and combined) against both tables.
+TEST(CliDiff, RuleChangesAndAReplayOfARealAccessLog) {
+  TempDir dir;
+  const std::string base = R"(version: 1
+server: { listen: ["127.0.0.1:0"], workers: 1 }
+log: { level: warn, access: { path: ACCESS, format: FORMAT } }
+rules:
+  - name: v1
+    match: { path: /api/v1/orders, methods: [POST] }
+    redirect: { to: /api/v2/orders }
+  - name: status
+    match: { path: /status }
+    respond: { status: 200, body: "ok" }
+  - name: old-only
+    match: { path: /old }
+    respond: { status: 410 }
+)";
+  auto replaceAll = [](std::string s, const std::string& from, const std::string& to) {
+    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+      s.replace(at, from.size(), to);
+    return s;
+  };
+  for (const char* format : {"json", "combined"}) {
+    std::string log_path = dir.path() + "/access-" + format + ".log";
+    std::string old_cfg = replaceAll(replaceAll(base, "ACCESS", log_path), "FORMAT", format);
+    {
+      DetourProcess d(old_cfg);
+      ASSERT_TRUE(d.ready());
+      for (int i = 0; i < 3; ++i) httpCall(d.port(), "POST", "/api/v1/orders?id=" + std::to_string(i % 2), "x");
+      httpCall(d.port(), "GET", "/status");
+      httpCall(d.port(), "GET", "/old");
+      EXPECT_EQ(d.stop(), 0);  // drains; the access log is written out
+    }
+    std::string new_cfg = replaceAll(old_cfg, "to: /api/v2/orders", "to: /api/v3/orders");
+    new_cfg = replaceAll(new_cfg, "  - name: old-only\n    match: { path: /old }\n    respond: { status: 410 }\n", "");
+    std::string old_path = dir.write("old.yaml", old_cfg);
+    std::string new_path = dir.write("new.yaml", new_cfg);
+    std::string out;
+    int rc = runCommand("'" + detourBinary() + "' diff -c '" + old_path + "' -c '" + new_path +
+                            "' --replay '" + log_path + "' 2>&1", out);
+    EXPECT_EQ(rc, 1) << out;
+    EXPECT_NE(out.find("rules: 0 added, 1 removed, 1 edited, 0 moved"), std::string::npos) << out;
+    EXPECT_NE(out.find("action: redirect 307 /api/v2/orders -> redirect 307 /api/v3/orders"), std::string::npos) << out;
+    EXPECT_NE(out.find("replay: 5 line(s), 0 unreadable, 4 distinct request(s), 3 change outcome (4 request(s))"),
+              std::string::npos) << format << "\n" << out;
+    EXPECT_NE(out.find("2x POST http://127.0.0.1/api/v1/orders?id=0"), std::string::npos) << out;
+    EXPECT_NE(out.find("old-only -> 410"), std::string::npos) << out;
+    EXPECT_EQ(runCommand("'" + detourBinary() + "' diff --json -c '" + old_path + "' -c '" + old_path +
+                             "' --replay '" + log_path + "'", out), 0) << out;
+    EXPECT_NE(out.find("\"changed\":[]"), std::string::npos) << out;
+  }
+}
+
+}  // namespace
+}  // namespace detour::test
