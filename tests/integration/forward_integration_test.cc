@@ -475,7 +475,14 @@ TEST_F(ForwardTest, LargeUploadAndDownloadStreamInBoundedMemory) {
   }
   long hwm = vmKib(detour_->pid(), "VmHWM");
   EXPECT_GT(hwm, 0);
-  EXPECT_LT(hwm, 32 * 1024) << "peak RSS " << hwm << " KiB";
+#ifdef DETOUR_SANITIZED
+  // Sanitizer shadow memory and quarantines inflate RSS; what must still hold is that the
+  // 256 MiB bodies were never held whole.
+  constexpr long kLimitKib = 160 * 1024;
+#else
+  constexpr long kLimitKib = 32 * 1024;
+#endif
+  EXPECT_LT(hwm, kLimitKib) << "peak RSS " << hwm << " KiB";
 }
 
 TEST_F(ForwardTest, SlowReaderKeepsMemoryFlat) {
