@@ -38,7 +38,8 @@ DownstreamConnection::DownstreamConnection(Worker& worker, uint64_t id, evutil_s
                                            const SocketAddress& peer,
                                            const ListenerInfo& listener)
     : worker_(worker), id_(id), peer_(peer), listener_(listener) {
-  bev_.reset(bufferevent_socket_new(worker.loop().base(), fd, BEV_OPT_CLOSE_ON_FREE));
+  io_ = std::make_unique<SocketIo>(worker.loop().base(), fd, static_cast<SocketIo::Handler*>(this));
+  io_->disableRead();  // until start()
   timer_.reset(evtimer_new(worker.loop().base(), &DownstreamConnection::onTimerCb, this));
   std::string addr = peer.toString();
   size_t colon = addr.rfind(':');
@@ -49,28 +50,20 @@ DownstreamConnection::DownstreamConnection(Worker& worker, uint64_t id, evutil_s
 DownstreamConnection::~DownstreamConnection() = default;
 
 void DownstreamConnection::start() {
-  bufferevent_setcb(bev_.get(), &DownstreamConnection::onReadCb, &DownstreamConnection::onWriteCb,
-                    &DownstreamConnection::onEventCb, this);
-  // Back-pressure: stop reading the socket when this much input waits unprocessed; get the
-  // write callback when the output has drained to the low mark (the forwarder resumes then).
-  bufferevent_setwatermark(bev_.get(), EV_READ, 0, Forwarder::kHighWater);
-  bufferevent_setwatermark(bev_.get(), EV_WRITE, Forwarder::kLowWater, 0);
+  // Back-pressure: stop reading the socket when this much input waits unprocessed; hear of
+  // the output draining to the low mark (the forwarder resumes then).
+  io_->setReadHighWater(Forwarder::kHighWater);
+  io_->setWriteLowWater(Forwarder::kLowWater);
   // A client that stops reading its response is dropped after the idle timeout.
-  timeval wt = toTimeval(worker_.snapshot().config().server.timeouts.idle);
-  bufferevent_set_timeouts(bev_.get(), nullptr, &wt);
-  bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+  io_->setTimeouts(std::chrono::milliseconds(0), worker_.snapshot().config().server.timeouts.idle);
+  io_->enableRead();
   armTimer(TimerMode::kIdle);
 }
 
-void DownstreamConnection::onReadCb(bufferevent*, void* ctx) {
-  static_cast<DownstreamConnection*>(ctx)->onRead();
-}
-void DownstreamConnection::onWriteCb(bufferevent*, void* ctx) {
-  static_cast<DownstreamConnection*>(ctx)->onWrite();
-}
-void DownstreamConnection::onEventCb(bufferevent*, short what, void* ctx) {
-  static_cast<DownstreamConnection*>(ctx)->onEvent(what);
-}
+void DownstreamConnection::onSocketReadable() { onRead(); }
+void DownstreamConnection::onSocketDrained() { onWrite(); }
+void DownstreamConnection::onSocketEof() { onEof(); }
+void DownstreamConnection::onSocketError(int, bool) { closeNow(); }
 void DownstreamConnection::onTimerCb(evutil_socket_t, short, void* ctx) {
   static_cast<DownstreamConnection*>(ctx)->onTimer();
 }
@@ -81,8 +74,8 @@ void DownstreamConnection::onRead() {
     return;
   }
   if (phase_ == Phase::kFlushClose || phase_ == Phase::kLinger) {
-    evbuffer* in = bufferevent_get_input(bev_.get());
-    evbuffer_drain(in, evbuffer_get_length(in));
+    evbuffer_drain(io_->input(), evbuffer_get_length(io_->input()));
+    io_->resumeReadIfDrained();
     return;
   }
   processInput();
@@ -94,34 +87,35 @@ void DownstreamConnection::onWrite() {
     return;
   }
   if (phase_ == Phase::kFlushClose) {
-    if (evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0) startLinger();
+    if (io_->pendingOutput() == 0) startLinger();
     return;
   }
   // Output drained: resume requests that waited for the client to read.
-  if (evbuffer_get_length(bufferevent_get_input(bev_.get())) > 0) processInput();
+  if (evbuffer_get_length(io_->input()) > 0) processInput();
 }
 
-void DownstreamConnection::onEvent(short what) {
-  if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
-    closeNow();
+void DownstreamConnection::onEof() {
+  if (forwarder_ && forwarder_->tunneling()) {
+    forwarder_->onDownstreamEof();
     return;
   }
-  if (what & BEV_EVENT_EOF) {
-    if (forwarder_ && forwarder_->tunneling()) {
-      forwarder_->onDownstreamEof();
-      return;
-    }
-    // A client that closes while its request is in flight has given up on it (as nginx
-    // reads it, 499): the forwarder and its upstream connection go with the connection.
-    // The client closed its side. A response still queued may yet reach it.
-    if (phase_ == Phase::kFlushClose &&
-        evbuffer_get_length(bufferevent_get_output(bev_.get())) > 0) {
-      return;
-    }
-    if (exchange_open_ && answer_pending_) flushAnswer(true);
-    if (exchange_open_) endExchange();
-    closeNow();
+  // The client closed its side. A response still queued may yet reach it; a request still
+  // in flight was given up on (nginx's 499): the forwarder and its upstream connection go.
+  if (phase_ == Phase::kFlushClose && io_->pendingOutput() > 0) return;
+  // Requests already complete in the input are still answered (a client may send its last
+  // request and half-close at once).
+  if (phase_ == Phase::kWaiting && evbuffer_get_length(io_->input()) > 0 && !forwarder_) {
+    close_when_idle_ = true;
+    processInput();
+    if (phase_ == Phase::kClosed) return;
+    if (phase_ == Phase::kFlushClose || phase_ == Phase::kLinger) return;
   }
+  if (exchange_open_ && answer_pending_) flushAnswer(true);
+  if (phase_ != Phase::kClosed && io_->pendingOutput() > 0 && !forwarder_) {
+    beginClose();  // the exchange is logged when the connection closes
+    return;
+  }
+  closeNow();
 }
 
 void DownstreamConnection::onTimer() {
@@ -148,13 +142,13 @@ void DownstreamConnection::onTimer() {
 }
 
 bool DownstreamConnection::outputBlocked() const {
-  return evbuffer_get_length(bufferevent_get_output(bev_.get())) > kOutputHighWater;
+  return io_->pendingOutput() > kOutputHighWater;
 }
 
 void DownstreamConnection::processInput() {
   if (in_process_) return;
   in_process_ = true;
-  evbuffer* in = bufferevent_get_input(bev_.get());
+  evbuffer* in = io_->input();
   while (phase_ == Phase::kWaiting || phase_ == Phase::kHead || phase_ == Phase::kBody ||
          phase_ == Phase::kForwardBody) {
     if ((phase_ == Phase::kWaiting || phase_ == Phase::kHead) && outputBlocked()) break;
@@ -215,6 +209,7 @@ void DownstreamConnection::processInput() {
     }
   }
   in_process_ = false;
+  if (phase_ != Phase::kClosed) io_->resumeReadIfDrained();  // consumed input: read on
   updateTimer();
 }
 
@@ -418,7 +413,7 @@ void DownstreamConnection::startForward(const RequestView& view) {
   answer_.kind = Answer::Kind::kForward;
   answer_pending_ = false;
   phase_ = h.hasBody() ? Phase::kForwardBody : Phase::kHead;
-  forwarder_ = std::make_unique<Forwarder>(worker_, *this, bev_.get(), std::move(pool),
+  forwarder_ = std::make_unique<Forwarder>(worker_, *this, *io_, std::move(pool),
                                            std::move(req), limits);
   forwarder_->start();
 }
@@ -548,7 +543,7 @@ void DownstreamConnection::flushAnswer(bool close) {
   status_ = answer_.status;
   exchange_bytes_out_ += out.size();
   worker_.counters().bytes_out.fetch_add(out.size(), std::memory_order_relaxed);
-  bufferevent_write(bev_.get(), out.data(), out.size());
+  io_->write(out.data(), out.size());
 }
 
 void DownstreamConnection::recordStats(double seconds) {
@@ -611,14 +606,14 @@ void DownstreamConnection::endExchange() {
 void DownstreamConnection::beginClose() {
   if (phase_ == Phase::kFlushClose || phase_ == Phase::kLinger || phase_ == Phase::kClosed) return;
   phase_ = Phase::kFlushClose;
-  evbuffer* in = bufferevent_get_input(bev_.get());
-  evbuffer_drain(in, evbuffer_get_length(in));
-  if (evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0) startLinger();
+  evbuffer_drain(io_->input(), evbuffer_get_length(io_->input()));
+  io_->resumeReadIfDrained();
+  if (io_->pendingOutput() == 0) startLinger();
 }
 
 void DownstreamConnection::startLinger() {
   phase_ = Phase::kLinger;
-  shutdown(bufferevent_getfd(bev_.get()), SHUT_WR);
+  io_->shutdownWrite();
   armTimer(TimerMode::kLinger);
 }
 
@@ -674,7 +669,7 @@ void DownstreamConnection::closeNow() {
   phase_ = Phase::kClosed;
   dropForwarder();  // its upstream connection closes with it: never a half-sent request reused
   evtimer_del(timer_.get());
-  bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
+  io_->detach();
   worker_.connectionClosed(this);
 }
 

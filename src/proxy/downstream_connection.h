@@ -1,6 +1,6 @@
 #pragma once
 
-// One client connection: a bufferevent, an HTTP/1.x parser and the state of the exchange in
+// One client connection: a SocketIo, an HTTP/1.x parser and the state of the exchange in
 // progress. Requests are handled one at a time in order (pipelined bytes wait in the input
 // buffer), so responses always leave in request order.
 //
@@ -29,13 +29,16 @@
 #include "routing/rule_table.h"
 #include "server/event_loop.h"
 #include "server/listener.h"
+#include "server/socket_io.h"
 
 namespace detour {
 
 class Worker;
 struct ConfigSnapshot;
 
-class DownstreamConnection final : public Deletable, public Forwarder::Owner {
+class DownstreamConnection final : public Deletable,
+                                   public Forwarder::Owner,
+                                   private SocketIo::Handler {
  public:
   // Takes ownership of `fd`. Loop thread.
   DownstreamConnection(Worker& worker, uint64_t id, evutil_socket_t fd, const SocketAddress& peer,
@@ -71,15 +74,18 @@ class DownstreamConnection final : public Deletable, public Forwarder::Owner {
     std::string extra_headers;
   };
 
-  // libevent trampolines (style P5).
-  static void onReadCb(bufferevent* bev, void* ctx);
-  static void onWriteCb(bufferevent* bev, void* ctx);
-  static void onEventCb(bufferevent* bev, short what, void* ctx);
+  // SocketIo::Handler
+  void onSocketReadable() override;
+  void onSocketDrained() override;
+  void onSocketEof() override;
+  void onSocketError(int err, bool timeout) override;
+
+  // libevent trampoline (style P5).
   static void onTimerCb(evutil_socket_t fd, short what, void* ctx);
 
   void onRead();
   void onWrite();
-  void onEvent(short what);
+  void onEof();
   void onTimer();
 
   void processInput();
@@ -110,7 +116,7 @@ class DownstreamConnection final : public Deletable, public Forwarder::Owner {
 
   Worker& worker_;
   uint64_t id_;
-  BufferEventPtr bev_;
+  std::unique_ptr<SocketIo> io_;
   EventPtr timer_;
   SocketAddress peer_;
   std::string peer_ip_;

@@ -16,7 +16,7 @@ timeval toTimeval(std::chrono::milliseconds d) {
 
 }  // namespace
 
-Forwarder::Forwarder(Worker& worker, Owner& owner, bufferevent* downstream,
+Forwarder::Forwarder(Worker& worker, Owner& owner, SocketIo& downstream,
                      std::shared_ptr<Pool> pool, Request request, const Limits& limits)
     : worker_(worker),
       owner_(owner),
@@ -30,7 +30,7 @@ Forwarder::Forwarder(Worker& worker, Owner& owner, bufferevent* downstream,
 
 Forwarder::~Forwarder() {
   if (conn_) {
-    bufferevent_setcb(conn_->bev(), nullptr, nullptr, nullptr, nullptr);
+    conn_->io().detach();
     if (backend_) backend_->addActive(-1);
   }
 }
@@ -40,22 +40,25 @@ const std::string& Forwarder::backendName() const {
   return backend_ ? backend_->name() : kNone;
 }
 
-void Forwarder::onReadCb(bufferevent*, void* ctx) { static_cast<Forwarder*>(ctx)->onUpstreamRead(); }
-void Forwarder::onWriteCb(bufferevent*, void* ctx) { static_cast<Forwarder*>(ctx)->onUpstreamWrite(); }
-void Forwarder::onEventCb(bufferevent*, short what, void* ctx) {
-  static_cast<Forwarder*>(ctx)->onUpstreamEvent(what);
-}
 void Forwarder::onTimerCb(evutil_socket_t, short, void* ctx) { static_cast<Forwarder*>(ctx)->onTimer(); }
 
 void Forwarder::cancel() {
   done_ = true;
   evtimer_del(timer_.get());
-  if (conn_) {
-    bufferevent_setcb(conn_->bev(), nullptr, nullptr, nullptr, nullptr);
-    bufferevent_disable(conn_->bev(), EV_READ | EV_WRITE);
-    if (backend_) backend_->addActive(-1);
-    worker_.loop().deferredDelete(std::move(conn_));
+  if (conn_) detachConnection(/*reuse=*/false);
+}
+
+// Lets go of the upstream connection: back to its backend's idle list when `reuse`, else
+// closed (after this loop iteration).
+void Forwarder::detachConnection(bool reuse) {
+  backend_->addActive(-1);
+  if (reuse) {
+    conn_->io().setHandler(nullptr);
+    backend_->release(std::move(conn_), pool_->keepalive(), limits_.idle);
+    return;
   }
+  conn_->io().detach();
+  worker_.loop().deferredDelete(std::move(conn_));
 }
 
 void Forwarder::start() {
@@ -87,27 +90,29 @@ bool Forwarder::attach() {
     noteFailure(UpstreamError::kConnectFailed);  // failed at once: try the next backend
   }
   backend_->addActive(1);
-  bufferevent* bev = conn_->bev();
-  bufferevent_setcb(bev, &Forwarder::onReadCb, &Forwarder::onWriteCb, &Forwarder::onEventCb, this);
-  bufferevent_setwatermark(bev, EV_WRITE, kLowWater, 0);
-  bufferevent_setwatermark(bev, EV_READ, 0, kHighWater);
-  bufferevent_enable(bev, EV_READ | EV_WRITE);
+  SocketIo& io = conn_->io();
+  io.setHandler(this);
+  io.setWriteLowWater(kLowWater);
+  io.setReadHighWater(kHighWater);
+  io.setTimeouts(std::chrono::milliseconds(0), std::chrono::milliseconds(0));
+  io.enableRead();
   queued_ = evbuffer_get_length(pending_.get());
-  evbuffer_add_buffer(bufferevent_get_output(bev), pending_.get());
+  evbuffer_add_buffer(io.output(), pending_.get());
+  io.scheduleFlush();
   if (!reused_) {
     timer_mode_ = TimerMode::kConnect;
     timeval tv = toTimeval(limits_.connect);
     evtimer_add(timer_.get(), &tv);
-  } else {
-    conn_->setConnected();
-    if (request_complete_) armResponseTimer();
+  } else if (request_complete_) {
+    armResponseTimer();
   }
   return true;
 }
 
 void Forwarder::sendBody(evbuffer* src, size_t n) {
   if (conn_) {
-    evbuffer_remove_buffer(src, bufferevent_get_output(conn_->bev()), n);
+    evbuffer_remove_buffer(src, conn_->io().output(), n);
+    conn_->io().scheduleFlush();
     queued_ += n;
   } else {
     evbuffer_remove_buffer(src, pending_.get(), n);
@@ -120,13 +125,13 @@ void Forwarder::requestComplete() {
 }
 
 bool Forwarder::bodyBlocked() const {
-  if (conn_) return evbuffer_get_length(bufferevent_get_output(conn_->bev())) > kHighWater;
+  if (conn_) return conn_->io().pendingOutput() > kHighWater;
   return evbuffer_get_length(pending_.get()) > kHighWater;
 }
 
 size_t Forwarder::bytesSentUpstream() const {
   if (!conn_) return 0;
-  return queued_ - evbuffer_get_length(bufferevent_get_output(conn_->bev()));
+  return queued_ - conn_->io().pendingOutput();
 }
 
 // The backend must start answering within upstream_response once the request is sent, and
@@ -135,8 +140,7 @@ size_t Forwarder::bytesSentUpstream() const {
 void Forwarder::armResponseTimer() {
   if (timer_mode_ == TimerMode::kConnect) evtimer_del(timer_.get());
   timer_mode_ = TimerMode::kNone;
-  timeval tv = toTimeval(limits_.response);
-  bufferevent_set_timeouts(conn_->bev(), &tv, nullptr);
+  conn_->io().setTimeouts(limits_.response, std::chrono::milliseconds(0));
 }
 
 void Forwarder::onTimer() {
@@ -150,21 +154,20 @@ void Forwarder::onTimer() {
   }
 }
 
-void Forwarder::onUpstreamEvent(short what) {
-  if (what & BEV_EVENT_CONNECTED) {
-    conn_->setConnected();
-    if (timer_mode_ == TimerMode::kConnect) {
-      evtimer_del(timer_.get());
-      timer_mode_ = TimerMode::kNone;
-    }
-    if (request_complete_) armResponseTimer();
-    return;
+void Forwarder::onSocketConnected() {
+  if (timer_mode_ == TimerMode::kConnect) {
+    evtimer_del(timer_.get());
+    timer_mode_ = TimerMode::kNone;
   }
+  if (request_complete_) armResponseTimer();
+}
+
+void Forwarder::onSocketError(int, bool timeout) {
   if (tunnel_) {
     finish(true);
     return;
   }
-  if (what & BEV_EVENT_TIMEOUT) {
+  if (timeout) {
     if (!head_seen_) {
       noteFailure(UpstreamError::kResponseTimeout);
       return fail(504, "no response head within upstream_response");
@@ -172,18 +175,29 @@ void Forwarder::onUpstreamEvent(short what) {
     noteFailure(UpstreamError::kAborted);
     return abort("backend stalled mid-response");
   }
-  if (what & BEV_EVENT_EOF) {
-    processResponse();
-    if (done_) return;
-    if (head_seen_) {
-      ParseResult r = conn_->parser().finish();
-      if (r.event == ParseEvent::kMessageComplete) {
-        close_client_ = true;
-        return onResponseComplete();
-      }
-      noteFailure(UpstreamError::kAborted);
-      return abort("backend closed mid-response");
+  if (conn_->connected()) {
+    retryOrFail(502, UpstreamError::kClosedBeforeHead,
+                "the backend reset the connection before answering");
+  } else {
+    retryOrFail(502, UpstreamError::kConnectFailed, "connect failed");
+  }
+}
+
+void Forwarder::onUpstreamEof() {
+  if (tunnel_) {
+    finish(true);
+    return;
+  }
+  processResponse();
+  if (done_) return;
+  if (head_seen_) {
+    ParseResult r = conn_->parser().finish();
+    if (r.event == ParseEvent::kMessageComplete) {
+      close_client_ = true;
+      return onResponseComplete();
     }
+    noteFailure(UpstreamError::kAborted);
+    return abort("backend closed mid-response");
   }
   if (conn_->connected()) {
     retryOrFail(502, UpstreamError::kClosedBeforeHead,
@@ -195,7 +209,7 @@ void Forwarder::onUpstreamEvent(short what) {
 
 void Forwarder::retryOrFail(int status, UpstreamError kind, const char* why) {
   bool nothing_sent = conn_ && bytesSentUpstream() == 0 && !response_started_ &&
-                      evbuffer_get_length(bufferevent_get_input(conn_->bev())) == 0;
+                      evbuffer_get_length(conn_->io().input()) == 0;
   bool may_retry = nothing_sent && (!conn_->connected() || (reused_ && !retried_reused_));
   // A reused connection the backend had already closed says nothing about its health.
   if (!(reused_ && conn_->connected() && nothing_sent)) noteFailure(kind);
@@ -209,14 +223,12 @@ void Forwarder::retryOrFail(int status, UpstreamError kind, const char* why) {
   log().debug("upstream {}: {}; retrying", backend_->name(), why);
   // The unsent request moves to the next connection whole, or not at all: a retry must never
   // send a request that lost its head (what follows would be read as a new request).
-  size_t unsent = evbuffer_get_length(bufferevent_get_output(conn_->bev()));
-  if (evbuffer_add_buffer(pending_.get(), bufferevent_get_output(conn_->bev())) != 0 ||
+  size_t unsent = conn_->io().pendingOutput();
+  if (evbuffer_add_buffer(pending_.get(), conn_->io().output()) != 0 ||
       evbuffer_get_length(pending_.get()) != unsent || unsent != queued_) {
     return fail(status, why);
   }
-  bufferevent_setcb(conn_->bev(), nullptr, nullptr, nullptr, nullptr);
-  worker_.loop().deferredDelete(std::move(conn_));
-  backend_->addActive(-1);
+  detachConnection(/*reuse=*/false);
   evtimer_del(timer_.get());
   timer_mode_ = TimerMode::kNone;
   if (!attach()) fail(status, why);
@@ -232,7 +244,7 @@ void Forwarder::onUpstreamRead() {
 
 void Forwarder::onUpstreamWrite() {
   if (tunnel_) {
-    bufferevent_enable(down_, EV_READ);
+    down_.enableRead();
     pumpTunnel();
     return;
   }
@@ -241,7 +253,7 @@ void Forwarder::onUpstreamWrite() {
 
 void Forwarder::onDownstreamDrained() {
   if (done_ || !conn_) return;
-  bufferevent_enable(conn_->bev(), EV_READ);
+  conn_->io().enableRead();
   if (tunnel_) {
     pumpTunnel();
   } else {
@@ -250,12 +262,12 @@ void Forwarder::onDownstreamDrained() {
 }
 
 void Forwarder::processResponse() {
-  evbuffer* in = bufferevent_get_input(conn_->bev());
-  evbuffer* out = bufferevent_get_output(down_);
+  evbuffer* in = conn_->io().input();
+  evbuffer* out = down_.output();
   Http1Parser& parser = conn_->parser();
   while (!done_) {
     if (evbuffer_get_length(out) > kHighWater) {
-      bufferevent_disable(conn_->bev(), EV_READ);  // resumes from onDownstreamDrained
+      conn_->io().disableRead();  // resumes from onDownstreamDrained
       return;
     }
     size_t avail = evbuffer_get_length(in);
@@ -269,8 +281,10 @@ void Forwarder::processResponse() {
         evbuffer_drain(in, r.consumed);
       } else {
         evbuffer_remove_buffer(in, out, r.consumed);
+        down_.scheduleFlush();
         bytes_out_ += r.consumed;
       }
+      conn_->io().resumeReadIfDrained();
     }
     switch (r.event) {
       case ParseEvent::kHeadComplete:
@@ -298,7 +312,7 @@ bool Forwarder::onResponseHead() {
     if (!req_.client_http10) {
       std::string head;
       appendDownstreamResponseHead(head, h, {});
-      bufferevent_write(down_, head.data(), head.size());
+      down_.write(head.data(), head.size());
       bytes_out_ += head.size();
     }
     return true;
@@ -315,7 +329,7 @@ bool Forwarder::onResponseHead() {
     DownstreamResponseOptions opts;
     opts.upgrade = true;
     appendDownstreamResponseHead(head, h, opts);
-    bufferevent_write(down_, head.data(), head.size());
+    down_.write(head.data(), head.size());
     bytes_out_ += head.size();
     response_started_ = true;
     startTunnel();
@@ -339,14 +353,14 @@ bool Forwarder::onResponseHead() {
   opts.extra_lines = req_.extra_response_lines;
   std::string head;
   appendDownstreamResponseHead(head, h, opts);
-  bufferevent_write(down_, head.data(), head.size());
+  down_.write(head.data(), head.size());
   bytes_out_ += head.size();
   response_started_ = true;
   return true;
 }
 
 void Forwarder::onBodyData(const char* data, size_t len) {
-  bufferevent_write(down_, data, len);
+  down_.write(data, len);
   bytes_out_ += len;
 }
 
@@ -361,19 +375,13 @@ void Forwarder::finish(bool close) {
   done_ = true;
   evtimer_del(timer_.get());
   if (conn_) {
+    // Reused only after a complete exchange with nothing left over in either direction.
     bool reusable = !tunnel_ && conn_->parser().head().keep_alive && request_complete_ &&
-                    evbuffer_get_length(bufferevent_get_output(conn_->bev())) == 0 &&
-                    evbuffer_get_length(bufferevent_get_input(conn_->bev())) == 0 &&
+                    conn_->io().pendingOutput() == 0 &&
+                    evbuffer_get_length(conn_->io().input()) == 0 &&
                     !conn_->parser().inMessage();
-    bufferevent_setcb(conn_->bev(), nullptr, nullptr, nullptr, nullptr);
-    bufferevent_set_timeouts(conn_->bev(), nullptr, nullptr);
-    backend_->addActive(-1);
     conn_->countUse();
-    if (reusable) {
-      backend_->release(std::move(conn_), pool_->keepalive(), limits_.idle);
-    } else {
-      worker_.loop().deferredDelete(std::move(conn_));
-    }
+    detachConnection(reusable);
   }
   owner_.onForwardDone(close);
 }
@@ -382,11 +390,7 @@ void Forwarder::fail(int status, const char* why) {
   if (response_started_) return abort(why);
   done_ = true;
   evtimer_del(timer_.get());
-  if (conn_) {
-    bufferevent_setcb(conn_->bev(), nullptr, nullptr, nullptr, nullptr);
-    backend_->addActive(-1);
-    worker_.loop().deferredDelete(std::move(conn_));
-  }
+  if (conn_) detachConnection(/*reuse=*/false);
   log().warn("upstream {}: {} -> {}", backend_ ? backend_->name() : pool_->name(), why, status);
   status_ = status;
   owner_.onForwardFailed(status, why);
@@ -395,22 +399,16 @@ void Forwarder::fail(int status, const char* why) {
 void Forwarder::abort(const char* why) {
   done_ = true;
   evtimer_del(timer_.get());
-  if (conn_) {
-    bufferevent_setcb(conn_->bev(), nullptr, nullptr, nullptr, nullptr);
-    backend_->addActive(-1);
-    worker_.loop().deferredDelete(std::move(conn_));
-  }
+  if (conn_) detachConnection(/*reuse=*/false);
   log().warn("upstream {}: {}; closing the client connection", backend_ ? backend_->name() : "?", why);
   owner_.onForwardAborted(why);
 }
 
 void Forwarder::startTunnel() {
   tunnel_ = true;
-  bufferevent_set_timeouts(conn_->bev(), nullptr, nullptr);
-  // Bytes the backend sent right after its 101 belong to the new protocol.
-  evbuffer_add_buffer(bufferevent_get_output(down_), bufferevent_get_input(conn_->bev()));
-  bufferevent_enable(down_, EV_READ);
-  pumpTunnel();
+  conn_->io().setTimeouts(std::chrono::milliseconds(0), std::chrono::milliseconds(0));
+  down_.enableRead();
+  pumpTunnel();  // bytes the backend sent right after its 101 belong to the new protocol
 }
 
 void Forwarder::onDownstreamReadable() {
@@ -424,17 +422,18 @@ void Forwarder::onDownstreamEof() {
 // Moves whatever is buffered in each direction, pausing a side whose destination is full.
 void Forwarder::pumpTunnel() {
   if (done_) return;
-  evbuffer* up_in = bufferevent_get_input(conn_->bev());
-  evbuffer* up_out = bufferevent_get_output(conn_->bev());
-  evbuffer* down_in = bufferevent_get_input(down_);
-  evbuffer* down_out = bufferevent_get_output(down_);
-  size_t a = evbuffer_get_length(up_in);
-  size_t b = evbuffer_get_length(down_in);
+  SocketIo& up = conn_->io();
+  size_t a = evbuffer_get_length(up.input());
+  size_t b = evbuffer_get_length(down_.input());
   bytes_out_ += a;
-  evbuffer_add_buffer(down_out, up_in);
-  evbuffer_add_buffer(up_out, down_in);
-  if (evbuffer_get_length(down_out) > kHighWater) bufferevent_disable(conn_->bev(), EV_READ);
-  if (evbuffer_get_length(up_out) > kHighWater) bufferevent_disable(down_, EV_READ);
+  evbuffer_add_buffer(down_.output(), up.input());
+  evbuffer_add_buffer(up.output(), down_.input());
+  if (a > 0) down_.scheduleFlush();
+  if (b > 0) up.scheduleFlush();
+  up.resumeReadIfDrained();
+  down_.resumeReadIfDrained();
+  if (down_.pendingOutput() > kHighWater) up.disableRead();
+  if (up.pendingOutput() > kHighWater) down_.disableRead();
   if (a + b > 0 || !evtimer_pending(timer_.get(), nullptr)) {
     timeval tv = toTimeval(limits_.idle);  // the tunnel closes after this long with no traffic
     evtimer_add(timer_.get(), &tv);

@@ -3,7 +3,7 @@
 // Forwarder: one exchange relayed to a backend. It takes an upstream connection (an idle one
 // or a new connect), sends the rewritten request head, streams the request body as the
 // DownstreamConnection hands it over, and streams the response back into the client's
-// bufferevent. Bytes move as evbuffer chains (no copies); watermarks give back-pressure both
+// SocketIo. Bytes move as evbuffer chains (no copies); watermarks give back-pressure both
 // ways: a full upstream output pauses the client's body, a full client output pauses reading
 // from the backend.
 //
@@ -23,6 +23,7 @@
 #include "admin/stats.h"
 #include "http/parser.h"
 #include "server/event_loop.h"
+#include "server/socket_io.h"
 #include "upstream/pool.h"
 #include "upstream/upstream_connection.h"
 
@@ -30,7 +31,7 @@ namespace detour {
 
 class Worker;
 
-class Forwarder final : public Deletable, private BodySink {
+class Forwarder final : public Deletable, private BodySink, private SocketIo::Handler {
  public:
   // What the forwarder reports to its connection. Each call may delete the forwarder (through
   // the loop's deferred list), so the forwarder does nothing after calling one.
@@ -63,7 +64,7 @@ class Forwarder final : public Deletable, private BodySink {
     std::chrono::milliseconds idle{75000};  // tunnel idle time; idle upstream connections
   };
 
-  Forwarder(Worker& worker, Owner& owner, bufferevent* downstream, std::shared_ptr<Pool> pool,
+  Forwarder(Worker& worker, Owner& owner, SocketIo& downstream, std::shared_ptr<Pool> pool,
             Request request, const Limits& limits);
   ~Forwarder() override;
 
@@ -95,14 +96,19 @@ class Forwarder final : public Deletable, private BodySink {
   static constexpr size_t kLowWater = 64 * 1024;
 
  private:
-  static void onReadCb(bufferevent* bev, void* ctx);
-  static void onWriteCb(bufferevent* bev, void* ctx);
-  static void onEventCb(bufferevent* bev, short what, void* ctx);
+  // SocketIo::Handler for the upstream connection
+  void onSocketReadable() override { onUpstreamRead(); }
+  void onSocketDrained() override { onUpstreamWrite(); }
+  void onSocketEof() override { onUpstreamEof(); }
+  void onSocketError(int err, bool timeout) override;
+  void onSocketConnected() override;
+
   static void onTimerCb(evutil_socket_t, short, void* ctx);
 
   void onUpstreamRead();
   void onUpstreamWrite();
-  void onUpstreamEvent(short what);
+  void onUpstreamEof();
+  void detachConnection(bool reuse);
   void onTimer();
 
   bool attach();  // takes a connection for the next backend; false when none is left
@@ -122,7 +128,7 @@ class Forwarder final : public Deletable, private BodySink {
 
   Worker& worker_;
   Owner& owner_;
-  bufferevent* down_;  // the client's bufferevent (not owned)
+  SocketIo& down_;  // the client's socket (owned by the DownstreamConnection)
   std::shared_ptr<Pool> pool_;  // kept alive across reloads while this exchange runs
   Request req_;
   Limits limits_;

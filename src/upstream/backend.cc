@@ -5,16 +5,6 @@
 #include "server/event_loop.h"
 
 namespace detour {
-namespace {
-
-// Context for an idle connection's callbacks: which backend, which connection.
-struct IdleCtx {
-  Backend* backend;
-  UpstreamConnection* conn;
-};
-
-}  // namespace
-
 Backend::Backend(EventLoop& loop, std::string pool, std::string name, const SocketAddress& addr,
                  BackendCell* cell)
     : loop_(loop), pool_(std::move(pool)), name_(std::move(name)), cell_(cell), addr_(addr) {}
@@ -26,7 +16,7 @@ std::unique_ptr<UpstreamConnection> Backend::takeIdle() {
     std::unique_ptr<UpstreamConnection> c = std::move(idle_.back());
     idle_.pop_back();
     c->idleTimer().reset();
-    bufferevent_setcb(c->bev(), nullptr, nullptr, nullptr, nullptr);
+    c->io().setHandler(nullptr);
     if (!c->looksClosed()) return c;
     loop_.deferredDelete(std::move(c));
   }
@@ -44,9 +34,11 @@ void Backend::release(std::unique_ptr<UpstreamConnection> conn, size_t max_idle,
     return;
   }
   UpstreamConnection* raw = conn.get();
-  // The callbacks' context is the connection itself; it finds its backend through it.
-  bufferevent_setcb(raw->bev(), &Backend::onIdleReadCb, nullptr, &Backend::onIdleEventCb, raw);
-  bufferevent_enable(raw->bev(), EV_READ);
+  // While idle the connection watches itself: a byte, EOF or error drops it.
+  raw->io().setTimeouts(std::chrono::milliseconds(0), std::chrono::milliseconds(0));
+  raw->io().setReadHighWater(0);
+  raw->watchWhileIdle();
+  raw->io().enableRead();
   raw->idleTimer().reset(evtimer_new(loop_.base(), &Backend::onIdleTimerCb, raw));
   timeval tv{static_cast<time_t>(idle_timeout.count() / 1000),
              static_cast<suseconds_t>((idle_timeout.count() % 1000) * 1000)};
@@ -58,22 +50,10 @@ void Backend::dropIdle(UpstreamConnection* conn) {
   auto it = std::find_if(idle_.begin(), idle_.end(),
                          [&](const auto& c) { return c.get() == conn; });
   if (it == idle_.end()) return;
-  bufferevent_disable(conn->bev(), EV_READ | EV_WRITE);
+  conn->io().detach();
   (*it)->idleTimer().reset();
   loop_.deferredDelete(std::move(*it));
   idle_.erase(it);
-}
-
-// An idle connection that becomes readable was closed by the backend (or got bytes nobody
-// asked for): either way it cannot be reused.
-void Backend::onIdleReadCb(bufferevent*, void* ctx) {
-  auto* conn = static_cast<UpstreamConnection*>(ctx);
-  conn->backend().dropIdle(conn);
-}
-
-void Backend::onIdleEventCb(bufferevent*, short, void* ctx) {
-  auto* conn = static_cast<UpstreamConnection*>(ctx);
-  conn->backend().dropIdle(conn);
 }
 
 void Backend::onIdleTimerCb(evutil_socket_t, short, void* ctx) {

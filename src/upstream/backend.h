@@ -42,16 +42,15 @@ class Backend {
   void release(std::unique_ptr<UpstreamConnection> conn, size_t max_idle,
                std::chrono::milliseconds idle_timeout);
   size_t idleCount() const { return idle_.size(); }
+  // Closes an idle connection (the backend closed it, or its idle time ran out).
+  void dropIdle(UpstreamConnection* conn);
 
   // Exchanges in flight on this backend (this worker).
   int active() const { return active_; }
   void addActive(int delta) { active_ += delta; }
 
  private:
-  static void onIdleEventCb(bufferevent* bev, short what, void* ctx);
-  static void onIdleReadCb(bufferevent* bev, void* ctx);
   static void onIdleTimerCb(evutil_socket_t, short, void* ctx);
-  void dropIdle(UpstreamConnection* conn);
 
   EventLoop& loop_;
   std::string pool_;

@@ -1,8 +1,9 @@
 #pragma once
 
-// One TCP connection to a backend. While leased it belongs to a Forwarder, which sets the
-// bufferevent's callbacks; while idle it belongs to its Backend's idle list, which watches it
-// for the backend closing it and for the idle timeout.
+// One TCP connection to a backend. While leased it belongs to a Forwarder, which handles its
+// SocketIo's events; while idle it belongs to its Backend's idle list and handles them itself:
+// any byte, EOF or error while idle means the backend closed it (or broke the protocol), and
+// the connection leaves the list.
 
 #include <cstdint>
 #include <memory>
@@ -11,26 +12,28 @@
 #include "common/net_address.h"
 #include "http/parser.h"
 #include "server/event_loop.h"
+#include "server/socket_io.h"
 
 namespace detour {
 
 class Backend;
 
-class UpstreamConnection final : public Deletable {
+class UpstreamConnection final : public Deletable, private SocketIo::Handler {
  public:
-  // Starts a non-blocking connect to `addr`. The bufferevent exists at once (writes queue until
-  // connected); connect errors arrive as BEV_EVENT_ERROR on whoever holds the callbacks.
-  // Returns null when the connect fails at once (no socket, no route, bad address).
+  // Starts a non-blocking connect to `addr` (writes queue until connected; the outcome reaches
+  // whoever handles the SocketIo then). Returns null when the connect fails at once (no
+  // socket, no route, bad address).
   static std::unique_ptr<UpstreamConnection> connect(event_base* base, Backend& backend,
                                                      const SocketAddress& addr);
   ~UpstreamConnection() override;
 
-  bufferevent* bev() const { return bev_.get(); }
+  SocketIo& io() const { return *io_; }
+  // While idle in its backend's list, the connection handles its own events.
+  void watchWhileIdle() { io_->setHandler(this); }
   Backend& backend() const { return *backend_; }
   Http1Parser& parser() { return *parser_; }
   // True once the TCP connect completed.
-  bool connected() const { return connected_; }
-  void setConnected() { connected_ = true; }
+  bool connected() const { return io_->connected(); }
   // Exchanges completed on this connection.
   uint64_t uses() const { return uses_; }
   void countUse() { ++uses_; }
@@ -43,11 +46,16 @@ class UpstreamConnection final : public Deletable {
 
  private:
   UpstreamConnection() = default;
+  // SocketIo::Handler, while idle
+  void onSocketReadable() override;
+  void onSocketDrained() override {}
+  void onSocketEof() override;
+  void onSocketError(int err, bool timeout) override;
+
   Backend* backend_ = nullptr;
-  BufferEventPtr bev_;
+  std::unique_ptr<SocketIo> io_;
   std::unique_ptr<Http1Parser> parser_;
   EventPtr idle_timer_;
-  bool connected_ = false;
   uint64_t uses_ = 0;
 };
 

@@ -368,9 +368,14 @@ TEST_F(ForwardTest, BackendDyingMidBodyClosesTheClientWithoutACompleteResponse) 
 
 TEST_F(ForwardTest, ClientLeavingMidUploadClosesTheBackendConnection) {
   {
+    size_t before = b1_->bytesReceived();
     RawClient c(port());
     ASSERT_TRUE(c.send("POST /sink HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n" +
                        std::string(100000, 'u')));
+    // Leave once the backend is reading the body (before that there is no request to cut).
+    auto until = std::chrono::steady_clock::now() + 5s;
+    while (b1_->bytesReceived() < before + 100000 && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(5ms);
   }  // closed mid-body
   auto deadline = std::chrono::steady_clock::now() + 5s;
   while (b1_->incompleteRequests() == 0 && std::chrono::steady_clock::now() < deadline)

@@ -24,7 +24,8 @@ bool iequals(const std::string& a, const std::string& b) {
 // Reads from a blocking socket with a poll timeout; keeps a buffer of unconsumed bytes.
 class Reader {
  public:
-  Reader(int fd, const std::atomic<bool>& stopping) : fd_(fd), stopping_(stopping) {}
+  Reader(int fd, const std::atomic<bool>& stopping, std::atomic<size_t>& counter)
+      : fd_(fd), stopping_(stopping), counter_(counter) {}
   // Ensures at least n bytes are buffered; false on EOF/timeout/stop.
   bool fill(size_t n, std::chrono::milliseconds timeout = 10s) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -38,6 +39,7 @@ class Reader {
       char tmp[65536];
       ssize_t r = recv(fd_, tmp, std::min(sizeof tmp, max_read_), 0);
       if (r <= 0) return false;
+      counter_ += static_cast<size_t>(r);
       buf_.append(tmp, static_cast<size_t>(r));
     }
     return true;
@@ -67,6 +69,7 @@ class Reader {
  private:
   int fd_;
   const std::atomic<bool>& stopping_;
+  std::atomic<size_t>& counter_;
   std::string buf_;
   size_t max_read_ = 65536;
 };
@@ -183,7 +186,7 @@ void FakeBackend::acceptLoop() {
 }
 
 void FakeBackend::serve(int fd, int conn_id) {
-  Reader rd(fd, stopping_);
+  Reader rd(fd, stopping_, bytes_received_);
   while (!stopping_) {
     ReceivedRequest req;
     req.connection = conn_id;

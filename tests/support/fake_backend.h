@@ -71,6 +71,8 @@ class FakeBackend {
   int connections() const { return connections_.load(); }
   // Connections open now.
   size_t openConnections() const;
+  // Bytes received so far, over all connections.
+  size_t bytesReceived() const { return bytes_received_.load(); }
   // Requests whose head arrived but whose body never completed.
   size_t incompleteRequests() const;
   // Waits until `n` complete requests arrived (deadline); returns whether they did.
@@ -88,6 +90,7 @@ class FakeBackend {
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<int> connections_{0};
+  std::atomic<size_t> bytes_received_{0};
   std::thread acceptor_;
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;

@@ -1,0 +1,241 @@
+#include "server/socket_io.h"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace detour {
+namespace {
+
+// One recv() takes up to this much: large enough that a streamed body costs few syscalls,
+// small enough that a slow consumer's input stays near its watermark.
+constexpr size_t kReadChunk = 64 * 1024;
+
+timeval toTimeval(std::chrono::milliseconds d) {
+  return timeval{static_cast<time_t>(d.count() / 1000),
+                 static_cast<suseconds_t>((d.count() % 1000) * 1000)};
+}
+
+}  // namespace
+
+SocketIo::SocketIo(event_base* base, evutil_socket_t fd, Handler* handler)
+    : fd_(fd), handler_(handler), input_(evbuffer_new()), output_(evbuffer_new()) {
+  evutil_make_socket_nonblocking(fd_);
+  read_ev_.reset(event_new(base, fd_, EV_READ | EV_PERSIST, &SocketIo::onReadCb, this));
+  write_ev_.reset(event_new(base, fd_, EV_WRITE | EV_PERSIST, &SocketIo::onWriteCb, this));
+  flush_ev_.reset(event_new(base, -1, 0, &SocketIo::onFlushCb, this));
+  updateReadEvent();
+}
+
+SocketIo::~SocketIo() {
+  read_ev_.reset();
+  write_ev_.reset();
+  flush_ev_.reset();
+  if (fd_ >= 0) close(fd_);
+}
+
+bool SocketIo::connect(const sockaddr* addr, socklen_t len) {
+  connected_ = false;
+  connecting_ = true;
+  updateReadEvent();
+  if (::connect(fd_, addr, len) != 0 && errno != EINPROGRESS) {
+    connecting_ = false;
+    return false;
+  }
+  // Done or in progress: either way the write event says when (and how) it ended.
+  armWrite();
+  return true;
+}
+
+void SocketIo::enableRead() {
+  read_enabled_ = true;
+  updateReadEvent();
+}
+
+void SocketIo::disableRead() {
+  read_enabled_ = false;
+  updateReadEvent();
+}
+
+void SocketIo::resumeReadIfDrained() {
+  if (read_paused_ && (read_high_water_ == 0 || evbuffer_get_length(input_.get()) < read_high_water_)) {
+    read_paused_ = false;
+    updateReadEvent();
+  }
+}
+
+void SocketIo::setTimeouts(std::chrono::milliseconds read, std::chrono::milliseconds write) {
+  read_timeout_ = read;
+  write_timeout_ = write;
+  if (read_added_) {
+    read_added_ = false;  // re-added below with the new timeout
+    updateReadEvent();
+  }
+  if (write_armed_) {
+    write_armed_ = false;
+    armWrite();
+  }
+}
+
+void SocketIo::updateReadEvent() {
+  bool want = read_enabled_ && !read_paused_ && connected_ && !detached_;
+  if (want && !read_added_) {
+    timeval tv = toTimeval(read_timeout_);
+    event_add(read_ev_.get(), read_timeout_.count() > 0 ? &tv : nullptr);
+    read_added_ = true;
+  } else if (!want && read_added_) {
+    event_del(read_ev_.get());
+    read_added_ = false;
+  }
+}
+
+void SocketIo::armWrite() {
+  if (write_armed_ || detached_) return;
+  timeval tv = toTimeval(write_timeout_);
+  event_add(write_ev_.get(), write_timeout_.count() > 0 ? &tv : nullptr);
+  write_armed_ = true;
+}
+
+void SocketIo::onReadCb(evutil_socket_t, short what, void* ctx) {
+  static_cast<SocketIo*>(ctx)->onRead(what);
+}
+
+void SocketIo::onWriteCb(evutil_socket_t, short what, void* ctx) {
+  static_cast<SocketIo*>(ctx)->onWrite(what);
+}
+
+void SocketIo::onFlushCb(evutil_socket_t, short, void* ctx) {
+  auto* self = static_cast<SocketIo*>(ctx);
+  self->flush_scheduled_ = false;
+  if (self->detached_ || !self->connected_) return;
+  size_t before = evbuffer_get_length(self->output_.get());
+  self->flush();
+  size_t after = evbuffer_get_length(self->output_.get());
+  if (!self->detached_ && after < before && after <= self->write_low_water_ && self->handler_) {
+    self->handler_->onSocketDrained();
+  }
+}
+
+void SocketIo::onRead(short what) {
+  if (what & EV_TIMEOUT) return fail(ETIMEDOUT, true);
+  evbuffer_iovec vec[2];
+  int n = evbuffer_reserve_space(input_.get(), static_cast<ev_ssize_t>(kReadChunk), vec, 2);
+  if (n <= 0) return fail(ENOMEM, false);
+  iovec iov[2];
+  for (int i = 0; i < n; ++i) {
+    iov[i].iov_base = vec[i].iov_base;
+    iov[i].iov_len = vec[i].iov_len;
+  }
+  ssize_t got = readv(fd_, iov, n);
+  if (got < 0) {
+    evbuffer_commit_space(input_.get(), vec, 0);
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+    return fail(errno, false);
+  }
+  if (got == 0) {
+    evbuffer_commit_space(input_.get(), vec, 0);
+    // Level-triggered EOF would fire forever: stop reading, then tell the owner.
+    read_enabled_ = false;
+    updateReadEvent();
+    if (handler_) handler_->onSocketEof();
+    return;
+  }
+  size_t left = static_cast<size_t>(got);
+  for (int i = 0; i < n; ++i) {
+    size_t take = left < vec[i].iov_len ? left : vec[i].iov_len;
+    vec[i].iov_len = take;
+    left -= take;
+  }
+  evbuffer_commit_space(input_.get(), vec, n);
+  if (read_high_water_ > 0 && evbuffer_get_length(input_.get()) >= read_high_water_) {
+    read_paused_ = true;
+    updateReadEvent();
+  }
+  if (handler_) handler_->onSocketReadable();
+}
+
+void SocketIo::onWrite(short what) {
+  if (what & EV_TIMEOUT) return fail(ETIMEDOUT, true);
+  if (connecting_) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) return fail(err, false);
+    connecting_ = false;
+    connected_ = true;
+    updateReadEvent();
+    if (handler_) handler_->onSocketConnected();
+    if (detached_) return;
+  }
+  size_t before = evbuffer_get_length(output_.get());
+  flush();
+  size_t after = evbuffer_get_length(output_.get());
+  if (!detached_ && after < before && after <= write_low_water_ && handler_) {
+    handler_->onSocketDrained();
+  }
+}
+
+void SocketIo::write(const void* data, size_t len) {
+  evbuffer_add(output_.get(), data, len);
+  scheduleFlush();
+}
+
+void SocketIo::scheduleFlush() {
+  if (flush_scheduled_ || detached_) return;
+  flush_scheduled_ = true;
+  event_active(flush_ev_.get(), EV_TIMEOUT, 1);
+}
+
+void SocketIo::flush() {
+  if (detached_ || !connected_) return;
+  if (evbuffer_get_length(output_.get()) > 0) {
+    int n = evbuffer_write(output_.get(), fd_);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      return fail(errno, false);
+    }
+  }
+  if (evbuffer_get_length(output_.get()) > 0) {
+    armWrite();
+    return;
+  }
+  if (write_armed_) {
+    event_del(write_ev_.get());
+    write_armed_ = false;
+  }
+  if (shutdown_pending_) {
+    shutdown_pending_ = false;
+    ::shutdown(fd_, SHUT_WR);
+  }
+}
+
+size_t SocketIo::pendingOutput() const { return evbuffer_get_length(output_.get()); }
+
+void SocketIo::shutdownWrite() {
+  shutdown_pending_ = true;
+  flush();
+}
+
+void SocketIo::detach() {
+  detached_ = true;
+  handler_ = nullptr;
+  event_del(read_ev_.get());
+  event_del(write_ev_.get());
+  event_del(flush_ev_.get());
+  read_added_ = false;
+  write_armed_ = false;
+  flush_scheduled_ = false;
+}
+
+void SocketIo::fail(int err, bool timeout) {
+  read_enabled_ = false;
+  updateReadEvent();
+  if (write_armed_) {
+    event_del(write_ev_.get());
+    write_armed_ = false;
+  }
+  if (handler_) handler_->onSocketError(err, timeout);
+}
+
+}  // namespace detour
