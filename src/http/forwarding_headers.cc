@@ -26,6 +26,13 @@ bool isForwardedField(std::string_view name) {
          equalsIgnoreCase(name, "x-forwarded-host");
 }
 
+// Named in Connection, but never dropped for it: removing the framing or Host while the
+// message still carries a body would desynchronise the next hop.
+bool isEndToEndEssential(std::string_view name) {
+  return equalsIgnoreCase(name, "content-length") || equalsIgnoreCase(name, "transfer-encoding") ||
+         equalsIgnoreCase(name, "host");
+}
+
 }  // namespace
 
 bool isHopByHop(std::string_view name) {
@@ -45,7 +52,7 @@ void appendUpstreamRequestHead(std::string& out, const MessageHead& req,
   bool has_host = false;
   bool has_request_id = false;
   for (const auto& h : req.headers) {
-    if (isHopByHop(h.name) || req.connectionHas(h.name)) continue;
+    if (isHopByHop(h.name) || (req.connectionHas(h.name) && !isEndToEndEssential(h.name))) continue;
     if (isForwardedField(h.name)) {
       if (!ctx.peer_trusted) continue;  // forged by the client: dropped
       if (equalsIgnoreCase(h.name, "x-forwarded-for")) {
@@ -98,7 +105,7 @@ void appendDownstreamResponseHead(std::string& out, const MessageHead& resp,
       appendLine(out, h.name, h.value);
       continue;
     }
-    if (isHopByHop(h.name) || resp.connectionHas(h.name)) continue;
+    if (isHopByHop(h.name) || (resp.connectionHas(h.name) && !isEndToEndEssential(h.name))) continue;
     if (opts.drop_chunked && equalsIgnoreCase(h.name, "transfer-encoding")) continue;
     appendLine(out, h.name, h.value);
   }

@@ -17,7 +17,7 @@ struct Span {
   uint32_t len = 0;
 };
 
-enum class Stop { kNone, kHead, kMessage };
+enum class Stop { kNone, kHead, kTrailers, kMessage };
 
 bool isTchar(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
@@ -58,6 +58,7 @@ class LlhttpParser final : public Http1Parser {
   int onHeaderField(const char* at, size_t n);
   int onHeaderValue(const char* at, size_t n);
   int onHeadersComplete();
+  int onChunkHeader();
   int onMessageComplete();
 
   ParseResult fail(int status, std::string reason, size_t consumed);
@@ -76,7 +77,9 @@ class LlhttpParser final : public Http1Parser {
   std::string buf_;  // method, target, reason and header bytes of the current head
   Span method_, target_, reason_;
   std::vector<std::pair<Span, Span>> fields_;
-  enum class Last { kNone, kField, kValue } last_ = Last::kNone;
+  // What the last header callback was: a value is kValue while it may continue in the next
+  // read and kValueDone once llhttp saw its line end.
+  enum class Last { kNone, kField, kValue, kValueDone } last_ = Last::kNone;
   Stop stop_ = Stop::kNone;
   size_t head_bytes_ = 0;
   uint64_t body_bytes_ = 0;
@@ -84,6 +87,10 @@ class LlhttpParser final : public Http1Parser {
   bool in_message_ = false;
   bool head_complete_ = false;
   bool in_url_ = false;
+  bool in_trailers_ = false;    // between the last chunk and the end of the message
+  size_t trailer_fields_ = 0;
+  bool trailer_name_seen_ = false;
+  bool empty_name_ = false;     // a header or trailer line with no name (": v")
   bool paused_ = false;
   bool dead_ = false;
   bool obs_fold_ = false;
@@ -119,6 +126,10 @@ const llhttp_settings_t& LlhttpParser::settings() {
     st.on_header_value = [](llhttp_t* p, const char* at, size_t n) {
       return self(p).onHeaderValue(at, n);
     };
+    st.on_header_value_complete = [](llhttp_t* p) {
+      self(p).last_ = Last::kValueDone;
+      return 0;
+    };
     st.on_headers_complete = [](llhttp_t* p) { return self(p).onHeadersComplete(); };
     st.on_body = [](llhttp_t* p, const char* at, size_t n) {
       self(p).body_bytes_ += n;
@@ -126,6 +137,7 @@ const llhttp_settings_t& LlhttpParser::settings() {
       return 0;
     };
     st.on_message_complete = [](llhttp_t* p) { return self(p).onMessageComplete(); };
+    st.on_chunk_header = [](llhttp_t* p) { return self(p).onChunkHeader(); };
     return st;
   }();
   return s;
@@ -142,6 +154,10 @@ int LlhttpParser::onMessageBegin() {
   head_complete_ = false;
   obs_fold_ = false;
   bare_lf_ = false;
+  in_trailers_ = false;
+  trailer_fields_ = 0;
+  trailer_name_seen_ = false;
+  empty_name_ = false;
   return 0;
 }
 
@@ -153,6 +169,20 @@ int LlhttpParser::onSpan(Span& span, const char* at, size_t n) {
 }
 
 int LlhttpParser::onHeaderField(const char* at, size_t n) {
+  if (head_complete_) {
+    // A trailer field: counted, scanned, never stored (the head's views point into buf_).
+    if (last_ != Last::kField) {
+      last_ = Last::kField;
+      if (++trailer_fields_ > limits_.max_headers) {
+        error_status_ = 431;
+        llhttp_set_error_reason(&parser_, "too many trailer fields");
+        return HPE_USER;
+      }
+    }
+    if (n == 0) return 0;
+    trailer_name_seen_ = true;
+    return 0;
+  }
   if (last_ != Last::kField) {
     if (fields_.size() >= limits_.max_headers) {
       error_status_ = 431;
@@ -166,6 +196,21 @@ int LlhttpParser::onHeaderField(const char* at, size_t n) {
 }
 
 int LlhttpParser::onHeaderValue(const char* at, size_t n) {
+  if (head_complete_) {
+    if (last_ == Last::kNone || last_ == Last::kValueDone ||
+        (last_ == Last::kField && !trailer_name_seen_)) {
+      empty_name_ = true;
+    }
+    trailer_name_seen_ = false;
+    last_ = Last::kValue;
+    return 0;
+  }
+  // A value with no field before it on its line (": v") would otherwise be glued onto the
+  // previous header's value.
+  if (last_ == Last::kNone || last_ == Last::kValueDone) {
+    empty_name_ = true;
+    return 0;
+  }
   if (fields_.empty()) return 0;
   last_ = Last::kValue;
   return onSpan(fields_.back().second, at, n);
@@ -173,6 +218,15 @@ int LlhttpParser::onHeaderValue(const char* at, size_t n) {
 
 int LlhttpParser::onHeadersComplete() {
   stop_ = Stop::kHead;
+  return HPE_PAUSED;
+}
+
+// The last chunk (size 0) starts the trailer section: stop there, so that the trailer bytes are
+// scanned like a head (obs-fold, bare LF) before the message may complete.
+int LlhttpParser::onChunkHeader() {
+  if (parser_.content_length != 0) return 0;
+  in_trailers_ = true;
+  stop_ = Stop::kTrailers;
   return HPE_PAUSED;
 }
 
@@ -249,8 +303,21 @@ bool LlhttpParser::validateRequestHead() {
     return false;
   };
   if (obs_fold_) return reject(400, "obsolete line folding in header (RFC 9112 §5.2)");
+  for (const auto& h : head_.headers) empty_name_ = empty_name_ || h.name.empty();
+  if (empty_name_) return reject(400, "a header field without a name");
+  // Only HTTP/1.0 and 1.1 are spoken here; a request line without a version (HTTP/0.9) or
+  // any other version is not silently corrected (RFC 9112 §3).
+  if (head_.version_major != 1) {
+    return reject(head_.version_major >= 2 ? 505 : 400, "unsupported HTTP version");
+  }
   if (bare_lf_) return reject(400, "bare LF in the request head (RFC 9112 §2.2)");
   if (head_.host_count > 1) return reject(400, "more than one Host header");
+  // `Connection: Content-Length` asks the next hop to drop the framing header while the body
+  // still follows: a smuggling device. The framing and Host are not hop-by-hop.
+  if (head_.connectionHas("content-length") || head_.connectionHas("transfer-encoding") ||
+      head_.connectionHas("host")) {
+    return reject(400, "Connection names a framing header or Host");
+  }
   if (head_.host_count == 0 && head_.version_minor >= 1) return reject(400, "missing Host header");
   bool has_te = false;
   for (const auto& h : head_.headers) has_te = has_te || equalsIgnoreCase(h.name, "transfer-encoding");
@@ -269,7 +336,9 @@ bool LlhttpParser::validateRequestHead() {
 void LlhttpParser::scanHead(const char* data, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     char c = data[i];
-    if (prev_byte_ == '\n' && (c == ' ' || c == '\t') && in_message_) obs_fold_ = true;
+    // (in_trailers_ too: the message may have completed during this very call)
+    if (prev_byte_ == '\n' && (c == ' ' || c == '\t') && (in_message_ || in_trailers_))
+      obs_fold_ = true;
     if (c == '\n' && prev_byte_ != '\r') bare_lf_ = true;
     prev_byte_ = c;
   }
@@ -305,7 +374,10 @@ ParseResult LlhttpParser::failFromLlhttp(llhttp_errno_t err, const char* data, s
       if (kind_ == Kind::kRequest) return fail(unknownMethodStatus(data, len, consumed), reason, consumed);
       return fail(400, reason, consumed);
     case HPE_INVALID_VERSION:
-      return fail(505, reason, consumed);
+      // "Invalid HTTP version" is a version detour does not speak; llhttp also reports bad
+      // bytes right after the version ("Expected CRLF after version") with this code.
+      return fail(reason.find("Invalid HTTP version") != std::string::npos ? 505 : 400, reason,
+                  consumed);
     case HPE_PAUSED_H2_UPGRADE:
       return fail(505, "HTTP/2 connection preface on an HTTP/1.1 listener", consumed);
     case HPE_INVALID_TRANSFER_ENCODING: {
@@ -319,11 +391,19 @@ ParseResult LlhttpParser::failFromLlhttp(llhttp_errno_t err, const char* data, s
 
 ParseResult LlhttpParser::execute(const char* data, size_t len) {
   if (dead_) return {ParseEvent::kError, 0};
+  // llhttp marks an open span (a header cut between two reads) by a non-null start pointer
+  // that it moves to each call's first byte: an empty call must still pass a valid pointer,
+  // and is only useful right after a pause (to run on to the next stop).
+  static const char kNothing[1] = {0};
+  if (len == 0) {
+    if (!paused_) return {ParseEvent::kNeedMore, 0};
+    data = kNothing;
+  }
   if (paused_) {
     llhttp_resume(&parser_);
     paused_ = false;
   }
-  bool in_head = !head_complete_;
+  bool in_head = !head_complete_ || in_trailers_;
   size_t feed = len;
   if (in_head) {
     size_t room = limits_.max_head_bytes > head_bytes_ ? limits_.max_head_bytes - head_bytes_ : 0;
@@ -342,13 +422,27 @@ ParseResult LlhttpParser::execute(const char* data, size_t len) {
   }
   if (err == HPE_PAUSED) {
     paused_ = true;
+    if (stop_ == Stop::kTrailers) {
+      // The trailer section starts here; scan it from a fresh line.
+      prev_byte_ = '\n';
+      head_bytes_ = 0;
+      return {ParseEvent::kNeedMore, consumed};
+    }
+    if (stop_ == Stop::kMessage && in_trailers_ && (obs_fold_ || bare_lf_ || empty_name_)) {
+      return fail(400, obs_fold_ ? "obsolete line folding in a trailer"
+                       : bare_lf_ ? "bare LF in the trailer section"
+                                  : "a trailer field without a name",
+                  consumed);
+    }
     if (stop_ == Stop::kHead) {
       head_complete_ = true;
       buildHead();
       if (kind_ == Kind::kRequest && !validateRequestHead())
         return fail(error_status_, error_reason_, consumed);
-      if (kind_ == Kind::kResponse && (obs_fold_ || bare_lf_))
-        return fail(400, "obsolete line folding or bare LF in the response head", consumed);
+      for (const auto& h : head_.headers) empty_name_ = empty_name_ || h.name.empty();
+      if (kind_ == Kind::kResponse && (obs_fold_ || bare_lf_ || empty_name_))
+        return fail(400, "obsolete line folding, bare LF or an empty field name in the response head",
+                    consumed);
       return {ParseEvent::kHeadComplete, consumed};
     }
     head_bytes_ = 0;
@@ -365,7 +459,8 @@ ParseResult LlhttpParser::execute(const char* data, size_t len) {
     return {ParseEvent::kMessageComplete, consumed};
   }
   if (err != HPE_OK) return failFromLlhttp(err, data, len, consumed);
-  if (in_head && !head_complete_ && head_bytes_ >= limits_.max_head_bytes) {
+  if (in_head && head_bytes_ >= limits_.max_head_bytes) {
+    if (in_trailers_) return fail(431, "trailer section too large", consumed);
     return fail(in_url_ ? 414 : 431, in_url_ ? "request-target too long" : "request head too large",
                 consumed);
   }

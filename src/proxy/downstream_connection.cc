@@ -168,7 +168,8 @@ void DownstreamConnection::processInput() {
     bool was_in_message = parser_->inMessage();
     ParseResult r = parser_->execute(data, len);
     if (r.consumed > 0) {
-      if (phase_ == Phase::kForwardBody && r.event != ParseEvent::kHeadComplete) {
+      if (phase_ == Phase::kForwardBody && r.event != ParseEvent::kHeadComplete &&
+          r.event != ParseEvent::kError) {
         forwarder_->sendBody(in, r.consumed);  // the exact bytes, chunk framing included
       } else {
         evbuffer_drain(in, r.consumed);
