@@ -47,6 +47,7 @@ class LlhttpParser final : public Http1Parser {
   bool headComplete() const override { return head_complete_; }
   int errorStatus() const override { return error_status_; }
   std::string_view errorReason() const override { return error_reason_; }
+  void reset() override;
 
  private:
   static const llhttp_settings_t& settings();
@@ -141,6 +142,23 @@ const llhttp_settings_t& LlhttpParser::settings() {
     return st;
   }();
   return s;
+}
+
+void LlhttpParser::reset() {
+  llhttp_init(&parser_, kind_ == Kind::kRequest ? HTTP_REQUEST : HTTP_RESPONSE, &settings());
+  parser_.data = this;
+  onMessageBegin();
+  in_message_ = false;
+  stop_ = Stop::kNone;
+  head_bytes_ = 0;
+  body_sink_ = nullptr;
+  in_url_ = false;
+  paused_ = false;
+  dead_ = false;
+  prev_byte_ = '\n';
+  probe_.clear();
+  error_status_ = 0;
+  error_reason_.clear();
 }
 
 int LlhttpParser::onMessageBegin() {

@@ -78,6 +78,10 @@ class Http1Parser {
   virtual int errorStatus() const = 0;
   virtual std::string_view errorReason() const = 0;
 
+  // Back to the state of a new parser (same kind and limits), keeping its allocations: for
+  // parsers reused across connections.
+  virtual void reset() = 0;
+
   static std::unique_ptr<Http1Parser> create(Kind kind, const ParserLimits& limits);
 };
 

@@ -38,7 +38,7 @@ DownstreamConnection::DownstreamConnection(Worker& worker, uint64_t id, evutil_s
                                            const SocketAddress& peer,
                                            const ListenerInfo& listener)
     : worker_(worker), id_(id), peer_(peer), listener_(listener) {
-  io_ = std::make_unique<SocketIo>(worker.loop().base(), fd, static_cast<SocketIo::Handler*>(this));
+  io_ = std::make_unique<SocketIo>(worker.loop(), fd, static_cast<SocketIo::Handler*>(this));
   io_->disableRead();  // until start()
   timer_.reset(evtimer_new(worker.loop().base(), &DownstreamConnection::onTimerCb, this));
   std::string addr = peer.toString();
@@ -153,14 +153,11 @@ void DownstreamConnection::processInput() {
          phase_ == Phase::kForwardBody) {
     if ((phase_ == Phase::kWaiting || phase_ == Phase::kHead) && outputBlocked()) break;
     if (phase_ == Phase::kForwardBody && forwarder_->bodyBlocked()) break;  // onForwardWritable
-    if (parser_ == nullptr || parser_generation_ != worker_.snapshot().generation) {
-      if (!parser_ || !parser_->inMessage()) {
-        parser_ = Http1Parser::create(Http1Parser::Kind::kRequest,
-                                      worker_.snapshot().parser_limits);
-        parser_generation_ = worker_.snapshot().generation;
-      }
-    }
     size_t avail = evbuffer_get_length(in);
+    if (parser_ == nullptr) {
+      if (avail == 0) break;  // idle: no parser held until a byte arrives
+      parser_ = worker_.takeParser();
+    }
     evbuffer_iovec vec{};
     if (avail > 0) evbuffer_peek(in, -1, nullptr, &vec, 1);
     const char* data = static_cast<const char*>(vec.iov_base);
@@ -212,6 +209,13 @@ void DownstreamConnection::processInput() {
   in_process_ = false;
   if (phase_ != Phase::kClosed) io_->resumeReadIfDrained();  // consumed input: read on
   updateTimer();
+  // Between requests the parser goes back to the worker's pool: an idle keep-alive connection
+  // costs only its socket, buffers and timer.
+  if (phase_ == Phase::kWaiting && parser_ && !parser_->inMessage() && !exchange_open_ &&
+      !forwarder_ && evbuffer_get_length(io_->input()) == 0) {
+    head_valid_ = false;
+    worker_.returnParser(std::move(parser_));
+  }
 }
 
 void DownstreamConnection::onHeadComplete() {
@@ -404,6 +408,9 @@ void DownstreamConnection::startForward(const RequestView& view) {
   appendUpstreamRequestHead(req.head, h, ctx);
   req.has_body = h.hasBody();
   req.head_method = h.method == "HEAD";
+  // RFC 9110 9.2.2: these may be sent again when a reused connection fails before answering.
+  req.idempotent = h.method == "GET" || h.method == "HEAD" || h.method == "OPTIONS" ||
+                   h.method == "PUT" || h.method == "DELETE" || h.method == "TRACE";
   req.client_http10 = h.isHttp10();
   req.client_keep_alive = keepAlive();
   req.upgrade = ctx.upgrade;

@@ -124,8 +124,7 @@ class DownstreamConnection final : public Deletable,
   // The snapshot the current exchange runs on; re-taken from the worker only when the worker's
   // changed, so that the shared count is not touched per request.
   std::shared_ptr<const ConfigSnapshot> snapshot_;
-  std::unique_ptr<Http1Parser> parser_;
-  uint64_t parser_generation_ = 0;
+  std::unique_ptr<Http1Parser> parser_;  // taken from the worker's pool while a request is read
   Phase phase_ = Phase::kWaiting;
   TimerMode timer_mode_ = TimerMode::kNone;
   bool close_when_idle_ = false;

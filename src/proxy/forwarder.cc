@@ -83,7 +83,9 @@ bool Forwarder::attach() {
     backend_ = pool_->pick(tried_, [](const Backend& b) { return b.up(); });
     if (!backend_) return false;
     tried_.push_back(backend_.get());
-    conn_ = backend_->takeIdle();
+    // After a reused connection failed, only a fresh one. A bodiless idempotent request skips
+    // the liveness probe of an idle connection: if the backend closed it, it is sent again.
+    if (!retried_reused_) conn_ = backend_->takeIdle(/*probe=*/!(req_.idempotent && !req_.has_body));
     reused_ = conn_ != nullptr;
     if (!conn_) conn_ = backend_->connectNew();
     if (conn_) break;
@@ -97,6 +99,12 @@ bool Forwarder::attach() {
   io.setTimeouts(std::chrono::milliseconds(0), std::chrono::milliseconds(0));
   io.enableRead();
   queued_ = evbuffer_get_length(pending_.get());
+  replayable_ = reused_ && req_.idempotent && queued_ <= kMaxReplay;
+  replay_.clear();
+  if (replayable_) {
+    replay_.resize(queued_);
+    evbuffer_copyout(pending_.get(), replay_.data(), queued_);
+  }
   evbuffer_add_buffer(io.output(), pending_.get());
   io.scheduleFlush();
   if (!reused_) {
@@ -111,6 +119,16 @@ bool Forwarder::attach() {
 
 void Forwarder::sendBody(evbuffer* src, size_t n) {
   if (conn_) {
+    if (replayable_) {
+      if (replay_.size() + n > kMaxReplay) {
+        replayable_ = false;
+        std::string().swap(replay_);
+      } else {
+        size_t at = replay_.size();
+        replay_.resize(at + n);
+        evbuffer_copyout(src, replay_.data() + at, n);
+      }
+    }
     evbuffer_remove_buffer(src, conn_->io().output(), n);
     conn_->io().scheduleFlush();
     queued_ += n;
@@ -208,6 +226,26 @@ void Forwarder::onUpstreamEof() {
 }
 
 void Forwarder::retryOrFail(int status, UpstreamError kind, const char* why) {
+  // An idempotent request on a reused connection the backend closed or reset before a byte of
+  // answer: sent again, whole, on a fresh connection (nginx and HAProxy do the same). The race
+  // is the backend's keep-alive timeout firing as the request leaves.
+  if (replayable_ && reused_ && !retried_reused_ && conn_->connected() && !response_started_ &&
+      !head_seen_ && !conn_->parser().inMessage() &&
+      evbuffer_get_length(conn_->io().input()) == 0) {
+    log().debug("upstream {}: {} on a reused connection; sending the request again",
+                backend_->name(), why);
+    retried_reused_ = true;
+    tried_.pop_back();
+    replayable_ = false;
+    evbuffer_drain(pending_.get(), evbuffer_get_length(pending_.get()));
+    evbuffer_add(pending_.get(), replay_.data(), replay_.size());
+    std::string().swap(replay_);
+    detachConnection(/*reuse=*/false);
+    evtimer_del(timer_.get());
+    timer_mode_ = TimerMode::kNone;
+    if (!attach()) fail(status, why);
+    return;
+  }
   bool nothing_sent = conn_ && bytesSentUpstream() == 0 && !response_started_ &&
                       evbuffer_get_length(conn_->io().input()) == 0;
   bool may_retry = nothing_sent && (!conn_->connected() || (reused_ && !retried_reused_));

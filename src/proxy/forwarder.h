@@ -55,6 +55,7 @@ class Forwarder final : public Deletable, private BodySink, private SocketIo::Ha
     bool client_http10 = false; // the client speaks HTTP/1.0 (no chunked, no 1xx)
     bool client_keep_alive = true;
     bool upgrade = false;       // a WebSocket (or other) upgrade was asked for
+    bool idempotent = false;    // GET, HEAD, OPTIONS, PUT, DELETE or TRACE
     std::string extra_response_lines;  // e.g. HSTS, added to the response head
   };
 
@@ -94,6 +95,9 @@ class Forwarder final : public Deletable, private BodySink, private SocketIo::Ha
   // Output above this pauses the sender; below the low mark it resumes.
   static constexpr size_t kHighWater = 256 * 1024;
   static constexpr size_t kLowWater = 64 * 1024;
+  // An idempotent request sent on a reused connection is kept up to this size, so that it can
+  // be sent again on a fresh connection when the backend closed the reused one under it.
+  static constexpr size_t kMaxReplay = 64 * 1024;
 
  private:
   // SocketIo::Handler for the upstream connection
@@ -140,6 +144,8 @@ class Forwarder final : public Deletable, private BodySink, private SocketIo::Ha
   enum class TimerMode { kNone, kConnect, kResponse } timer_mode_ = TimerMode::kNone;
   uint64_t queued_ = 0;  // request bytes queued on the current connection
   bool reused_ = false;
+  bool replayable_ = false;  // replay_ holds every request byte queued on conn_
+  std::string replay_;
   bool retried_reused_ = false;
   bool request_complete_ = false;
   bool response_started_ = false;  // bytes of the final response head reached the client

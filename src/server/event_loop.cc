@@ -1,5 +1,9 @@
 #include "server/event_loop.h"
 
+#include <algorithm>
+
+#include "server/socket_io.h"
+
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -29,10 +33,12 @@ EventLoop::EventLoop() : base_(newBase()) {
   wake_.reset(event_new(base_.get(), wake_fd_, EV_READ | EV_PERSIST, &EventLoop::onWake, this));
   drain_deletes_.reset(event_new(base_.get(), -1, 0, &EventLoop::onDrainDeletes, this));
   event_add(wake_.get(), nullptr);
+  flush_queue_ = std::make_unique<FlushQueue>(base_.get());
 }
 
 EventLoop::~EventLoop() {
   to_delete_.clear();
+  flush_queue_.reset();
   wake_.reset();
   drain_deletes_.reset();
   close(wake_fd_);
@@ -80,6 +86,30 @@ void EventLoop::onDrainDeletes(evutil_socket_t, short, void* ctx) {
   std::vector<std::unique_ptr<Deletable>> doomed;
   doomed.swap(loop->to_delete_);
   doomed.clear();
+}
+
+FlushQueue::FlushQueue(event_base* base)
+    : event_(event_new(base, -1, 0, &FlushQueue::onFlushCb, this)) {}
+
+void FlushQueue::add(SocketIo* socket) {
+  pending_.push_back(socket);
+  if (pending_.size() == 1) event_active(event_.get(), EV_TIMEOUT, 1);
+}
+
+void FlushQueue::remove(SocketIo* socket) {
+  auto it = std::find(pending_.begin(), pending_.end(), socket);
+  if (it != pending_.end()) pending_.erase(it);
+}
+
+void FlushQueue::onFlushCb(evutil_socket_t, short, void* ctx) {
+  auto* q = static_cast<FlushQueue*>(ctx);
+  // One at a time, popped before it runs: a flush may detach (and so remove) another socket,
+  // and may schedule more, which then run in this same pass.
+  while (!q->pending_.empty()) {
+    SocketIo* s = q->pending_.back();
+    q->pending_.pop_back();
+    s->runScheduledFlush();
+  }
 }
 
 }  // namespace detour

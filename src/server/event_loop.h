@@ -18,6 +18,23 @@ class Deletable {
   virtual ~Deletable() = default;
 };
 
+class SocketIo;
+
+// Sockets whose output is written at the end of the current loop iteration: one event for the
+// whole loop instead of one per socket (SocketIo::scheduleFlush). Loop thread only.
+class FlushQueue {
+ public:
+  explicit FlushQueue(event_base* base);
+  void add(SocketIo* socket);
+  // Forgets `socket` (it is being detached or destroyed).
+  void remove(SocketIo* socket);
+
+ private:
+  static void onFlushCb(evutil_socket_t, short, void* ctx);
+  EventPtr event_;
+  std::vector<SocketIo*> pending_;
+};
+
 class EventLoop {
  public:
   EventLoop();
@@ -26,6 +43,7 @@ class EventLoop {
   EventLoop& operator=(const EventLoop&) = delete;
 
   event_base* base() const { return base_.get(); }
+  FlushQueue& flushQueue() { return *flush_queue_; }
 
   // Runs until stop() (or until no events remain). Loop thread only.
   void run();
@@ -50,6 +68,7 @@ class EventLoop {
   std::mutex mu_;
   std::vector<std::function<void()>> posted_;
   std::vector<std::unique_ptr<Deletable>> to_delete_;
+  std::unique_ptr<FlushQueue> flush_queue_;
 };
 
 }  // namespace detour

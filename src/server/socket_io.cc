@@ -20,19 +20,17 @@ timeval toTimeval(std::chrono::milliseconds d) {
 
 }  // namespace
 
-SocketIo::SocketIo(event_base* base, evutil_socket_t fd, Handler* handler)
-    : fd_(fd), handler_(handler), input_(evbuffer_new()), output_(evbuffer_new()) {
+SocketIo::SocketIo(EventLoop& loop, evutil_socket_t fd, Handler* handler)
+    : loop_(loop), fd_(fd), handler_(handler), input_(evbuffer_new()), output_(evbuffer_new()) {
   evutil_make_socket_nonblocking(fd_);
-  read_ev_.reset(event_new(base, fd_, EV_READ | EV_PERSIST, &SocketIo::onReadCb, this));
-  write_ev_.reset(event_new(base, fd_, EV_WRITE | EV_PERSIST, &SocketIo::onWriteCb, this));
-  flush_ev_.reset(event_new(base, -1, 0, &SocketIo::onFlushCb, this));
+  read_ev_.reset(event_new(loop.base(), fd_, EV_READ | EV_PERSIST, &SocketIo::onReadCb, this));
   updateReadEvent();
 }
 
 SocketIo::~SocketIo() {
+  if (flush_scheduled_) loop_.flushQueue().remove(this);
   read_ev_.reset();
   write_ev_.reset();
-  flush_ev_.reset();
   if (fd_ >= 0) close(fd_);
 }
 
@@ -93,6 +91,9 @@ void SocketIo::updateReadEvent() {
 
 void SocketIo::armWrite() {
   if (write_armed_ || detached_) return;
+  if (!write_ev_) {
+    write_ev_.reset(event_new(loop_.base(), fd_, EV_WRITE | EV_PERSIST, &SocketIo::onWriteCb, this));
+  }
   timeval tv = toTimeval(write_timeout_);
   event_add(write_ev_.get(), write_timeout_.count() > 0 ? &tv : nullptr);
   write_armed_ = true;
@@ -106,15 +107,14 @@ void SocketIo::onWriteCb(evutil_socket_t, short what, void* ctx) {
   static_cast<SocketIo*>(ctx)->onWrite(what);
 }
 
-void SocketIo::onFlushCb(evutil_socket_t, short, void* ctx) {
-  auto* self = static_cast<SocketIo*>(ctx);
-  self->flush_scheduled_ = false;
-  if (self->detached_ || !self->connected_) return;
-  size_t before = evbuffer_get_length(self->output_.get());
-  self->flush();
-  size_t after = evbuffer_get_length(self->output_.get());
-  if (!self->detached_ && after < before && after <= self->write_low_water_ && self->handler_) {
-    self->handler_->onSocketDrained();
+void SocketIo::runScheduledFlush() {
+  flush_scheduled_ = false;
+  if (detached_ || !connected_) return;
+  size_t before = evbuffer_get_length(output_.get());
+  flush();
+  size_t after = evbuffer_get_length(output_.get());
+  if (!detached_ && after < before && after <= write_low_water_ && handler_) {
+    handler_->onSocketDrained();
   }
 }
 
@@ -185,7 +185,7 @@ void SocketIo::write(const void* data, size_t len) {
 void SocketIo::scheduleFlush() {
   if (flush_scheduled_ || detached_) return;
   flush_scheduled_ = true;
-  event_active(flush_ev_.get(), EV_TIMEOUT, 1);
+  loop_.flushQueue().add(this);
 }
 
 void SocketIo::flush() {
@@ -221,8 +221,8 @@ void SocketIo::detach() {
   detached_ = true;
   handler_ = nullptr;
   event_del(read_ev_.get());
-  event_del(write_ev_.get());
-  event_del(flush_ev_.get());
+  if (write_ev_) event_del(write_ev_.get());
+  if (flush_scheduled_) loop_.flushQueue().remove(this);
   read_added_ = false;
   write_armed_ = false;
   flush_scheduled_ = false;

@@ -22,6 +22,7 @@
 #include <cstddef>
 
 #include "common/libevent_ptr.h"
+#include "server/event_loop.h"
 
 namespace detour {
 
@@ -43,7 +44,7 @@ class SocketIo {
   };
 
   // Takes ownership of `fd` (made non-blocking). `handler` may be null until setHandler().
-  SocketIo(event_base* base, evutil_socket_t fd, Handler* handler);
+  SocketIo(EventLoop& loop, evutil_socket_t fd, Handler* handler);
   ~SocketIo();
   SocketIo(const SocketIo&) = delete;
   SocketIo& operator=(const SocketIo&) = delete;
@@ -82,24 +83,25 @@ class SocketIo {
   void detach();
   // Half-closes the sending side once everything queued is written.
   void shutdownWrite();
+  // FlushQueue only: the scheduled write.
+  void runScheduledFlush();
 
  private:
   static void onReadCb(evutil_socket_t, short what, void* ctx);
   static void onWriteCb(evutil_socket_t, short what, void* ctx);
-  static void onFlushCb(evutil_socket_t, short, void* ctx);
   void onRead(short what);
   void onWrite(short what);
   void updateReadEvent();
   void armWrite();
   void fail(int err, bool timeout);
 
+  EventLoop& loop_;
   evutil_socket_t fd_;
   Handler* handler_;
   EvBufferPtr input_;
   EvBufferPtr output_;
   EventPtr read_ev_;
-  EventPtr write_ev_;
-  EventPtr flush_ev_;
+  EventPtr write_ev_;  // created the first time the kernel does not take a write whole
   bool connected_ = true;
   bool connecting_ = false;
   bool read_enabled_ = true;

@@ -116,6 +116,7 @@ void Worker::start(std::shared_ptr<const ConfigSnapshot> snapshot) {
     // Whatever is still open when the loop ends is closed here, on the loop's thread.
     connections_.clear();
     listeners_.clear();
+    parser_pool_.clear();
     pools_.clear();
     backends_.clear();
   });
@@ -225,6 +226,28 @@ std::string_view Worker::dateLine() {
     date_line_ = formatDateLine(tv.tv_sec);
   }
   return date_line_;
+}
+
+std::unique_ptr<Http1Parser> Worker::takeParser() {
+  if (parser_pool_generation_ != snapshot_->generation) {
+    parser_pool_.clear();  // the limits may have changed
+    parser_pool_generation_ = snapshot_->generation;
+  }
+  if (parser_pool_.empty()) {
+    return Http1Parser::create(Http1Parser::Kind::kRequest, snapshot_->parser_limits);
+  }
+  auto p = std::move(parser_pool_.back());
+  parser_pool_.pop_back();
+  p->reset();  // whatever the last connection left (a closed or upgraded state)
+  return p;
+}
+
+void Worker::returnParser(std::unique_ptr<Http1Parser> parser) {
+  // Enough for the exchanges a worker runs at once; the rest are freed.
+  constexpr size_t kMaxPooled = 256;
+  if (parser_pool_.size() < kMaxPooled && parser_pool_generation_ == snapshot_->generation) {
+    parser_pool_.push_back(std::move(parser));
+  }
 }
 
 std::string Worker::newRequestId() {

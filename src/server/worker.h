@@ -20,6 +20,7 @@
 #include "routing/runtime_state.h"
 #include "server/config_snapshot.h"
 #include "server/event_loop.h"
+#include "http/parser.h"
 #include "server/listener.h"
 #include "upstream/pool.h"
 
@@ -88,6 +89,10 @@ class Worker {
   void upstreamResult(Backend& backend, std::optional<UpstreamError> error);
   // "Date: ...\r\n", refreshed once a second.
   std::string_view dateLine();
+  // A request parser for the current snapshot's limits, from this worker's pool (idle
+  // keep-alive connections hold none). Give it back with returnParser() between requests.
+  std::unique_ptr<Http1Parser> takeParser();
+  void returnParser(std::unique_ptr<Http1Parser> parser);
   // A new random request id (32 hex digits).
   std::string newRequestId();
   // This worker's view of pool `name` for the current snapshot (backends keep their idle
@@ -139,6 +144,8 @@ class Worker {
   std::mt19937_64 rng_;
   WorkerContext context_;
   WorkerStats stats_;
+  std::vector<std::unique_ptr<Http1Parser>> parser_pool_;
+  uint64_t parser_pool_generation_ = 0;
   std::vector<RuleStats*> rule_stats_;  // by rule id, for snapshot rule_stats_generation_
   uint64_t rule_stats_generation_ = 0;
   std::unordered_map<std::string, std::shared_ptr<Pool>> pools_;

@@ -11,20 +11,20 @@ Backend::Backend(EventLoop& loop, std::string pool, std::string name, const Sock
 
 Backend::~Backend() = default;
 
-std::unique_ptr<UpstreamConnection> Backend::takeIdle() {
+std::unique_ptr<UpstreamConnection> Backend::takeIdle(bool probe) {
   while (!idle_.empty()) {
     std::unique_ptr<UpstreamConnection> c = std::move(idle_.back());
     idle_.pop_back();
     c->idleTimer().reset();
     c->io().setHandler(nullptr);
-    if (!c->looksClosed()) return c;
+    if (!probe || !c->looksClosed()) return c;
     loop_.deferredDelete(std::move(c));
   }
   return nullptr;
 }
 
 std::unique_ptr<UpstreamConnection> Backend::connectNew() {
-  return UpstreamConnection::connect(loop_.base(), *this, addr_);
+  return UpstreamConnection::connect(loop_, *this, addr_);
 }
 
 void Backend::release(std::unique_ptr<UpstreamConnection> conn, size_t max_idle,

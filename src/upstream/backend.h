@@ -33,8 +33,10 @@ class Backend {
   BackendCell* cell() const { return cell_; }
   const SocketAddress& address() const { return addr_; }
 
-  // An idle connection that still looks open, or null. Stale ones are dropped on the way.
-  std::unique_ptr<UpstreamConnection> takeIdle();
+  // An idle connection, or null. With `probe`, only one that still looks open (a MSG_PEEK
+  // recv each); stale ones are dropped on the way. Without it, the caller must be able to
+  // send its request again if the connection turns out closed.
+  std::unique_ptr<UpstreamConnection> takeIdle(bool probe);
   // A new connection (connect in progress), or null when no socket could be made.
   std::unique_ptr<UpstreamConnection> connectNew();
   // Returns a connection after a complete exchange: kept idle while fewer than `max_idle`

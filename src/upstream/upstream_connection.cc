@@ -11,7 +11,7 @@
 
 namespace detour {
 
-std::unique_ptr<UpstreamConnection> UpstreamConnection::connect(event_base* base,
+std::unique_ptr<UpstreamConnection> UpstreamConnection::connect(EventLoop& loop,
                                                                 Backend& backend,
                                                                 const SocketAddress& addr) {
   std::unique_ptr<UpstreamConnection> c(new UpstreamConnection());
@@ -20,7 +20,7 @@ std::unique_ptr<UpstreamConnection> UpstreamConnection::connect(event_base* base
   if (fd < 0) return nullptr;
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  c->io_ = std::make_unique<SocketIo>(base, fd, nullptr);
+  c->io_ = std::make_unique<SocketIo>(loop, fd, nullptr);
   ParserLimits limits;
   limits.max_head_bytes = 64 * 1024;
   c->parser_ = Http1Parser::create(Http1Parser::Kind::kResponse, limits);

@@ -23,7 +23,7 @@ class UpstreamConnection final : public Deletable, private SocketIo::Handler {
   // Starts a non-blocking connect to `addr` (writes queue until connected; the outcome reaches
   // whoever handles the SocketIo then). Returns null when the connect fails at once (no
   // socket, no route, bad address).
-  static std::unique_ptr<UpstreamConnection> connect(event_base* base, Backend& backend,
+  static std::unique_ptr<UpstreamConnection> connect(EventLoop& loop, Backend& backend,
                                                      const SocketAddress& addr);
   ~UpstreamConnection() override;
 

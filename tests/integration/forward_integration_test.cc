@@ -564,6 +564,17 @@ TEST(ForwardAcrossReload, AnUploadInFlightSurvivesAReloadThatShrinksTheTable) {
   EXPECT_EQ(d.stop(), 0);
 }
 
+bool waitForNoBackendConnections(const FakeBackend& b) {
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (b.openConnections() == 0) return true;
+    std::this_thread::sleep_for(2ms);
+  }
+  return false;
+}
+
+// The backend closes every connection right after answering (without saying so). Once it has
+// closed, a POST (never sent twice) must not go out on that idle connection.
 TEST(ForwardIdleConnections, AnIdleConnectionTheBackendClosedIsNotUsed) {
   FakeBackend b("b1");
   DetourProcess d(poolConfig("\"" + b.address() + "\""));
@@ -574,8 +585,56 @@ TEST(ForwardIdleConnections, AnIdleConnectionTheBackendClosedIsNotUsed) {
     auto rs = parseResponses(c.readResponses(1));
     ASSERT_EQ(rs.size(), 1u) << i;
     ASSERT_EQ(rs[0].status, 200) << i;  // never a 502 from reusing a closed connection
+    ASSERT_TRUE(waitForNoBackendConnections(b)) << i;
   }
   EXPECT_EQ(b.requestCount(), 20u);
+}
+
+// The backend resets a reused connection as the next request arrives (its keep-alive timeout
+// firing as the request leaves). An idempotent request is sent again, once, on a fresh
+// connection: the client sees a 200 and the backend got it once, whole.
+TEST(ForwardIdleConnections, AnIdempotentRequestOnAConnectionResetUnderItIsSentAgain) {
+  FakeBackend b("b1");
+  DetourProcess d(poolConfig("\"" + b.address() + "\""));
+  ASSERT_TRUE(d.ready());
+  RawClient c(d.port());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(c.send("GET /close-on-next HTTP/1.1\r\nHost: h\r\n\r\n"));
+    auto first = parseResponses(c.readResponses(1));
+    ASSERT_EQ(first.size(), 1u) << i;
+    ASSERT_EQ(first[0].status, 200) << i;
+    std::string put_body = "put-" + std::to_string(i);
+    ASSERT_TRUE(c.send("PUT /echo?i=" + std::to_string(i) +
+                       " HTTP/1.1\r\nHost: h\r\nContent-Length: " +
+                       std::to_string(put_body.size()) + "\r\n\r\n" + put_body));
+    auto rs = parseResponses(c.readResponses(1));
+    ASSERT_EQ(rs.size(), 1u) << i;
+    EXPECT_EQ(rs[0].status, 200) << i;
+    EXPECT_EQ(rs[0].body, put_body) << i;
+  }
+  auto reqs = b.requests();
+  ASSERT_EQ(reqs.size(), 10u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(reqs[2 * i + 1].target, "/echo?i=" + std::to_string(i));
+    EXPECT_NE(reqs[2 * i + 1].connection, reqs[2 * i].connection);  // a fresh connection
+  }
+  EXPECT_EQ(d.stop(), 0);
+}
+
+// The same race with a POST: it may have had effects, so it is not sent twice; the client gets
+// a 502 (and may decide itself), and the backend saw no request.
+TEST(ForwardIdleConnections, APostOnAConnectionResetUnderItIsNotSentAgain) {
+  FakeBackend b("b1");
+  DetourProcess d(poolConfig("\"" + b.address() + "\""));
+  ASSERT_TRUE(d.ready());
+  RawClient c(d.port());
+  ASSERT_TRUE(c.send("GET /close-on-next HTTP/1.1\r\nHost: h\r\n\r\n"));
+  ASSERT_EQ(parseResponses(c.readResponses(1)).size(), 1u);
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"));
+  auto rs = parseResponses(c.readResponses(1));
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].status, 502);
+  EXPECT_EQ(b.requestCount(), 1u);  // only the GET
 }
 
 // A backend whose connect fails at once (unreachable address) is skipped, and the next one

@@ -337,6 +337,15 @@ void FakeBackend::serve(int fd, int conn_id) {
       }
       if (!sent_all) break;
       continue;
+    } else if (startsWith(t, "/close-on-next")) {
+      // A keep-alive answer; then, when the next request's first bytes arrive, the backend
+      // closes with them unread (a reset): a keep-alive timeout firing as a request leaves.
+      if (!sendAll(fd, "HTTP/1.1 200 OK\r\n" + tag + "Content-Length: 2\r\n\r\nok")) break;
+      pollfd p{fd, POLLIN, 0};
+      auto until = std::chrono::steady_clock::now() + 10s;
+      while (!stopping_ && std::chrono::steady_clock::now() < until && poll(&p, 1, 50) == 0) {
+      }
+      break;
     } else if (startsWith(t, "/close-after")) {
       // A keep-alive answer, then the backend closes the idle connection anyway (as backends
       // with a short keep-alive timeout do).

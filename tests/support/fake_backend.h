@@ -21,6 +21,8 @@
 //                     with Expect: 100-continue)
 //   /ws               answers 101 Switching Protocols, then echoes bytes both ways
 //   /close-after      200 "ok" (keep-alive), then closes the connection
+//   /close-on-next    200 "ok" (keep-alive), then closes (a reset) when the next request
+//                     arrives, without reading it
 //   /trickle          200 with a 200-byte body sent one byte every 10 ms
 //   /healthz          200 "ok"
 //   anything else     200, body "METHOD TARGET body=LEN"
