@@ -22,32 +22,74 @@ bool hasUpper(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
 }
 
+constexpr MethodMask kAllMethods = 0xFF;
+
 }  // namespace
 
+size_t methodClass(std::string_view method) {
+  static constexpr std::string_view kNames[kMethodClasses - 1] = {
+      "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"};
+  for (size_t i = 0; i < kMethodClasses - 1; ++i) {
+    if (method == kNames[i]) return i;
+  }
+  return kMethodClasses - 1;
+}
+
+MethodMask methodMask(const MatchConfig* match) {
+  if (match == nullptr || match->methods.empty()) return kAllMethods;
+  MethodMask mask = 0;
+  for (const std::string& m : match->methods) mask |= MethodMask(1u << methodClass(m));
+  return mask;
+}
+
+void ClassLists::add(uint32_t id, MethodMask mask) {
+  if (build_.empty() || build_.back().first != id) build_.emplace_back(id, mask);
+}
+
+void ClassLists::finish() {
+  ids_.clear();
+  for (size_t cls = 0; cls < kMethodClasses; ++cls) {
+    start_[cls] = static_cast<uint32_t>(ids_.size());
+    for (const auto& [id, mask] : build_) {
+      if (mask & (1u << cls)) ids_.push_back(id);
+    }
+  }
+  start_[kMethodClasses] = static_cast<uint32_t>(ids_.size());
+  ids_.shrink_to_fit();
+  build_.clear();
+  build_.shrink_to_fit();
+}
+
 void PathIndex::add(const MatchConfig* match, uint32_t id) {
+  MethodMask mask = methodMask(match);
   if (match != nullptr && match->path) {
-    std::vector<uint32_t>& ids = exact_[*match->path];
-    if (ids.empty() || ids.back() != id) ids.push_back(id);
+    exact_[*match->path].add(id, mask);
   } else if (match != nullptr && match->path_prefix) {
-    prefixes_.add(*match->path_prefix, id);
+    for (size_t cls = 0; cls < kMethodClasses; ++cls) {
+      if (mask & (1u << cls)) prefixes_[cls].add(*match->path_prefix, id);
+    }
   } else if (match != nullptr && match->path_regex) {
     if (regex_ids_.empty() || regex_ids_.back() != id) {
       regex_patterns_.push_back(*match->path_regex);
       regex_ids_.push_back(id);
+      regex_masks_.push_back(mask);
     }
-  } else if (others_.empty() || others_.back() != id) {
-    others_.push_back(id);
+  } else {
+    others_.add(id, mask);
   }
 }
 
-bool PathIndex::finish(std::string* error) {
-  prefixes_.finish();
+bool PathIndex::finish(std::string* error, uint32_t* failed_id) {
+  for (PrefixTrie& trie : prefixes_) trie.finish();
+  for (auto& [path, lists] : exact_) lists.finish();
+  others_.finish();
   if (regex_patterns_.empty()) return true;
   if (regex_patterns_.size() <= kMaxSmallRegexes) {
-    for (const std::string& pattern : regex_patterns_) {
-      small_regexes_.push_back(std::make_unique<re2::RE2>(pattern, ruleRegexOptions()));
+    for (size_t i = 0; i < regex_patterns_.size(); ++i) {
+      small_regexes_.push_back(std::make_unique<re2::RE2>(regex_patterns_[i], ruleRegexOptions()));
       if (!small_regexes_.back()->ok()) {
         *error = small_regexes_.back()->error();
+        *failed_id = regex_ids_[i];
         return false;
       }
     }
@@ -55,11 +97,17 @@ bool PathIndex::finish(std::string* error) {
     re2::RE2::Options options = ruleRegexOptions();
     options.set_max_mem(kRegexSetMaxMem);
     regex_set_ = std::make_unique<re2::RE2::Set>(options, re2::RE2::ANCHOR_BOTH);
-    for (const std::string& pattern : regex_patterns_) {
-      if (regex_set_->Add(pattern, error) < 0) return false;
+    for (size_t i = 0; i < regex_patterns_.size(); ++i) {
+      if (regex_set_->Add(regex_patterns_[i], error) < 0) {
+        *failed_id = regex_ids_[i];
+        return false;
+      }
     }
     if (!regex_set_->Compile()) {
-      *error = "the path_regex set is too large for RE2";
+      *error = "together, this bucket's " + std::to_string(regex_patterns_.size()) +
+               " path_regex patterns pass RE2's memory budget; simplify the largest (bounded "
+               "repetitions like {1000} cost the most) or use path_prefix";
+      *failed_id = regex_ids_.back();
       return false;
     }
   }
@@ -68,21 +116,27 @@ bool PathIndex::finish(std::string* error) {
   return true;
 }
 
-void PathIndex::collect(std::string_view path, MatchScratch& scratch) const {
+void PathIndex::collect(std::string_view path, size_t cls, MatchScratch& scratch) const {
   if (!exact_.empty()) {
     auto it = exact_.find(path);
-    if (it != exact_.end()) scratch.lists.emplace_back(it->second);
+    if (it != exact_.end()) {
+      std::span<const uint32_t> ids = it->second.get(cls);
+      if (!ids.empty()) scratch.lists.push_back(ids);
+    }
   }
-  prefixes_.walk(path, [&](std::span<const uint32_t> ids) { scratch.lists.push_back(ids); });
-  if (!regex_ids_.empty()) collectRegexHits(path, scratch);
-  if (!others_.empty()) scratch.lists.emplace_back(others_);
+  prefixes_[cls].walk(path, [&](std::span<const uint32_t> ids) { scratch.lists.push_back(ids); });
+  if (!regex_ids_.empty()) collectRegexHits(path, cls, scratch);
+  std::span<const uint32_t> others = others_.get(cls);
+  if (!others.empty()) scratch.lists.push_back(others);
 }
 
-void PathIndex::collectRegexHits(std::string_view path, MatchScratch& scratch) const {
+void PathIndex::collectRegexHits(std::string_view path, size_t cls, MatchScratch& scratch) const {
   size_t start = scratch.regex_ids.size();
+  const unsigned bit = 1u << cls;
   if (!small_regexes_.empty()) {
     for (size_t i = 0; i < small_regexes_.size(); ++i) {
-      if (small_regexes_[i]->Match(piece(path), 0, path.size(), re2::RE2::ANCHOR_BOTH, nullptr,
+      if ((regex_masks_[i] & bit) &&
+          small_regexes_[i]->Match(piece(path), 0, path.size(), re2::RE2::ANCHOR_BOTH, nullptr,
                                    0)) {
         scratch.regex_ids.push_back(regex_ids_[i]);
       }
@@ -100,19 +154,21 @@ void PathIndex::collectRegexHits(std::string_view path, MatchScratch& scratch) c
       return;
     }
     std::sort(scratch.set_hits.begin(), scratch.set_hits.end());
-    for (int h : scratch.set_hits) scratch.regex_ids.push_back(regex_ids_[h]);
+    for (int h : scratch.set_hits) {
+      if (regex_masks_[h] & bit) scratch.regex_ids.push_back(regex_ids_[h]);
+    }
   }
   size_t count = scratch.regex_ids.size() - start;
   if (count > 0) scratch.lists.emplace_back(scratch.regex_ids.data() + start, count);
 }
 
 std::unique_ptr<RuleIndex> RuleIndex::build(const std::vector<CompiledRule>& rules,
-                                            std::string* error) {
+                                            std::string* error, uint32_t* failed_id) {
   auto index = std::make_unique<RuleIndex>();
   for (const CompiledRule& rule : rules) index->file(rule);
   auto finish = [&](PathIndex& bucket) {
     index->regex_entries_ += bucket.regexCount();
-    return bucket.finish(error);
+    return bucket.finish(error, failed_id);
   };
   if (!finish(index->any_host_)) return nullptr;
   for (auto& [host, bucket] : index->exact_hosts_) {
@@ -144,20 +200,21 @@ void RuleIndex::file(const CompiledRule& rule) {
   }
 }
 
-void RuleIndex::collect(std::string_view host, std::string_view path, MatchScratch& scratch) const {
+void RuleIndex::collect(std::string_view host, std::string_view path, size_t cls,
+                        MatchScratch& scratch) const {
   if (!host.empty() && !exact_hosts_.empty()) {
     auto it = exact_hosts_.find(host);
-    if (it != exact_hosts_.end()) it->second.collect(path, scratch);
+    if (it != exact_hosts_.end()) it->second.collect(path, cls, scratch);
   }
   if (!host.empty() && !wildcard_suffixes_.empty()) {
     // `*.example.com` needs at least one byte before ".example.com": start at offset 1.
     for (size_t dot = host.find('.', 1); dot != std::string_view::npos;
          dot = host.find('.', dot + 1)) {
       auto it = wildcard_suffixes_.find(host.substr(dot));
-      if (it != wildcard_suffixes_.end()) it->second.collect(path, scratch);
+      if (it != wildcard_suffixes_.end()) it->second.collect(path, cls, scratch);
     }
   }
-  any_host_.collect(path, scratch);
+  any_host_.collect(path, cls, scratch);
 }
 
 const CompiledRule* RuleIndex::match(const std::vector<CompiledRule>& rules, const RequestView& req,
@@ -173,7 +230,7 @@ const CompiledRule* RuleIndex::match(const std::vector<CompiledRule>& rules, con
     asciiLowerInPlace(scratch.host);
     host = scratch.host;
   }
-  collect(host, req.path, scratch);
+  collect(host, req.path, methodClass(req.method), scratch);
 
   // k-way merge of ascending lists; k is small (a few buckets, the prefixes on the path).
   uint32_t last = UINT32_MAX;

@@ -1,5 +1,7 @@
 #include "routing/rule_table.h"
 
+#include <algorithm>
+
 #include "common/string_util.h"
 
 #include "routing/compiled_rule_impl.h"
@@ -64,9 +66,12 @@ std::shared_ptr<const RuleTable> RuleTable::compile(const Config& config, Runtim
   }
 
   std::string error;
-  table->index_ = RuleIndex::build(table->rules_, &error);
+  uint32_t failed_id = 0;
+  table->index_ = RuleIndex::build(table->rules_, &error, &failed_id);
   if (!table->index_) {
-    diags.error(config.file, Pos{}, "cannot index the rules: " + error);
+    const RuleConfig& at = rules[std::min<size_t>(failed_id, rules.size() - 1)];
+    Pos pos = at.match ? at.match->pos : at.pos;
+    diags.error(config.file, pos, "rule '" + at.name + "': cannot index path_regex: " + error);
     return nullptr;
   }
   return table;

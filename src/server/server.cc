@@ -1,9 +1,8 @@
 #include "server/server.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <unistd.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -45,6 +44,19 @@ Server::~Server() {
   for (auto& w : workers_) w->join();
 }
 
+namespace {
+
+// Loading a config (the YAML tree, the scratch compile, the lints) leaves the heap full of
+// freed chunks; glibc keeps them unless asked. With a 10,000-rule table that is ~60 MiB of
+// resident memory nothing uses.
+void returnFreedMemory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options) {
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
@@ -62,6 +74,7 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options) {
   mutable_snap->generation = ++server->generation_;
   mutable_snap->access_log = AccessLog::create(snap->config().log);
   server->snapshot_ = snap;
+  returnFreedMemory();
   server->main_loop_ = std::make_unique<EventLoop>();
   server->health_ = std::make_unique<HealthChecker>(*server->main_loop_, *server->state_);
   Status st = server->openListeners(snap->config());
@@ -297,6 +310,7 @@ bool Server::reload() {
   health_->update(*snap);
   if (admin_) admin_->setToken(adminToken(snap->config().admin));
   for (auto& w : workers_) w->publish(snap);
+  returnFreedMemory();
   writeReadyFile();
   log().info("reloaded {}: generation {}, {} rule(s)", options_.config_path, snap->generation,
              snap->table->size());

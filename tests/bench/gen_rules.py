@@ -42,7 +42,7 @@ def rule_lines(i):
                 f"    redirect: {{ to: /moved/near/{i} }}"]
     if k == 6:
         return [f"  - name: near-regex-{i}",
-                f"    match: {{ path_regex: \"/ol[d]{i}(/.*)?\" }}",
+                f"    match: {{ path_regex: \"/ol[d]-{i}(/.*)?\" }}",
                 f"    redirect: {{ to: \"/moved/near-re/{i}{{1}}\" }}"]
     return [f"  - name: methods-{i}",
             f"    match: {{ path: /old, methods: [POST, PUT], headers: {{ X-Bench-{i}: \"yes\" }} }}",

@@ -338,19 +338,76 @@ TEST(RuleIndex, ConcurrentMatches) {
   EXPECT_EQ(bad.load(), 0);
 }
 
-// Candidates that fail their full check (here: a method) are counted, and the merge still
-// returns the lowest matching id.
+// Candidates that fail their full check (here: a header) are counted, and the merge still
+// returns the lowest matching id. A rule limited to other methods is not even a candidate.
 TEST(RuleIndex, CountsFailedCandidates) {
   RuleConfig post = forwardRule("post");
   matchOf(post).path = "/x";
   matchOf(post).methods = {"POST"};
+  RuleConfig hdr = forwardRule("hdr");
+  matchOf(hdr).path = "/x";
+  matchOf(hdr).headers.push_back(headerExact("X-A", "1"));
   RuleConfig prefix = forwardRule("prefix");
   matchOf(prefix).path_prefix = "/x";
   RuntimeState state;
-  auto table = compileOk(makeConfig({post, prefix, forwardRule("app")}), state);
+  auto table = compileOk(makeConfig({post, hdr, prefix, forwardRule("app")}), state);
   ASSERT_TRUE(table);
   EXPECT_EQ(checksFor(*table, request("GET http://example.com/x"), "prefix"), 2u);
   EXPECT_EQ(checksFor(*table, request("POST http://example.com/x"), "post"), 1u);
+  EXPECT_EQ(checksFor(*table, request("PROPFIND http://example.com/x"), "prefix"), 2u);
+}
+
+// A thousand rules for POST on one path cost a GET on that path nothing; rules listing an
+// unusual method are still found for it (the "other" class).
+TEST(RuleIndex, RulesForOtherMethodsAreNoCandidates) {
+  std::vector<RuleConfig> rules;
+  for (int i = 0; i < 1000; ++i) {
+    RuleConfig r = forwardRule("post" + std::to_string(i));
+    matchOf(r).path = "/old";
+    matchOf(r).methods = {"POST", "PUT"};
+    matchOf(r).headers.push_back(headerExact("X-N", std::to_string(i)));
+    rules.push_back(r);
+  }
+  RuleConfig dav = forwardRule("dav");
+  matchOf(dav).path_prefix = "/old";
+  matchOf(dav).methods = {"PROPFIND"};
+  rules.push_back(dav);
+  RuleConfig re = forwardRule("re");
+  matchOf(re).path_regex = "/ol(d)";
+  matchOf(re).methods = {"GET", "HEAD"};
+  rules.push_back(re);
+  RuleConfig last = forwardRule("last");
+  matchOf(last).path = "/old";
+  rules.push_back(last);
+  RuntimeState state;
+  auto table = compileOk(makeConfig(rules), state);
+  ASSERT_TRUE(table);
+  EXPECT_EQ(checksFor(*table, request("GET http://example.com/old"), "re"), 1u);
+  EXPECT_EQ(checksFor(*table, request("DELETE http://example.com/old"), "last"), 1u);
+  EXPECT_EQ(checksFor(*table, request("PROPFIND http://example.com/old"), "dav"), 1u);
+  EXPECT_EQ(checksFor(*table, request("POST http://example.com/old"), "last"), 1001u);
+}
+
+// config_fuzz crash-regex-set-too-large-no-position: nine path_regex rules that each compile
+// but together pass the RE2::Set memory budget failed the table with "cannot index the rules"
+// at line 0, col 0 ("fuzz.yaml:0:0"). Every diagnostic must point into the file (style P13):
+// here, at one of the rules whose regex went into the set.
+TEST(RuleIndexFuzz, ARegexSetTooLargeIsReportedAtARule) {
+  std::vector<RuleConfig> rules;
+  for (int i = 0; i < 9; ++i) {
+    RuleConfig r = respondRule("r" + std::to_string(i));
+    matchOf(r).path_regex = "/" + std::to_string(i) + "\\pL{260}";  // ~310,000 RE2 insts each
+    rules.push_back(r);
+  }
+  RuntimeState state;
+  Diagnostics diags;
+  auto table = RuleTable::compile(makeConfig(rules), state, diags);
+  EXPECT_EQ(table, nullptr);
+  ASSERT_TRUE(diags.hasErrors());
+  for (const Diagnostic& d : diags.all()) {
+    EXPECT_GE(d.pos.line, 1) << d.format();
+    EXPECT_GE(d.pos.col, 1) << d.format();
+  }
 }
 
 }  // namespace
