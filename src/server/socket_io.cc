@@ -4,14 +4,18 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace detour {
 namespace {
 
-// One recv() takes up to this much: large enough that a streamed body costs few syscalls,
-// small enough that a slow consumer's input stays near its watermark.
+// One recv() takes up to this much once reads keep filling their space: large enough that a
+// streamed body costs few syscalls, small enough that a slow consumer's input stays near its
+// watermark. Exchanges of small messages read at most kMinRead at a time: a 64 KiB chain
+// allocated and freed per request made glibc trim its heap (a madvise) every few requests.
 constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kMinRead = 16 * 1024;
 
 timeval toTimeval(std::chrono::milliseconds d) {
   return timeval{static_cast<time_t>(d.count() / 1000),
@@ -121,14 +125,15 @@ void SocketIo::runScheduledFlush() {
 void SocketIo::onRead(short what) {
   if (what & EV_TIMEOUT) return fail(ETIMEDOUT, true);
   evbuffer_iovec vec[2];
-  int n = evbuffer_reserve_space(input_.get(), static_cast<ev_ssize_t>(kReadChunk), vec, 2);
+  int n = evbuffer_reserve_space(input_.get(), static_cast<ev_ssize_t>(read_size_), vec, 2);
   if (n <= 0) return fail(ENOMEM, false);
   iovec iov[2];
   for (int i = 0; i < n; ++i) {
     iov[i].iov_base = vec[i].iov_base;
     iov[i].iov_len = vec[i].iov_len;
   }
-  ssize_t got = readv(fd_, iov, n);
+  // recv() for one span: the socket path, lighter than readv's generic file path.
+  ssize_t got = n == 1 ? recv(fd_, iov[0].iov_base, iov[0].iov_len, 0) : readv(fd_, iov, n);
   if (got < 0) {
     evbuffer_commit_space(input_.get(), vec, 0);
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
@@ -143,6 +148,13 @@ void SocketIo::onRead(short what) {
     return;
   }
   size_t left = static_cast<size_t>(got);
+  size_t room = 0;
+  for (int i = 0; i < n; ++i) room += vec[i].iov_len;
+  if (left == room && read_size_ < kReadChunk) {
+    read_size_ = static_cast<uint32_t>(std::min(kReadChunk, size_t{read_size_} * 4));
+  } else if (left < kMinRead / 4 && read_size_ > kMinRead) {
+    read_size_ = kMinRead;
+  }
   for (int i = 0; i < n; ++i) {
     size_t take = left < vec[i].iov_len ? left : vec[i].iov_len;
     vec[i].iov_len = take;
@@ -191,8 +203,26 @@ void SocketIo::scheduleFlush() {
 void SocketIo::flush() {
   if (detached_ || !connected_) return;
   if (evbuffer_get_length(output_.get()) > 0) {
-    int n = evbuffer_write(output_.get(), fd_);
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    // One send() when the output is one span (a local answer, a small response), else one
+    // writev() over up to kMaxWriteSpans spans.
+    constexpr int kMaxWriteSpans = 64;
+    evbuffer_iovec vec[kMaxWriteSpans];
+    int spans = evbuffer_peek(output_.get(), -1, nullptr, vec, kMaxWriteSpans);
+    if (spans > kMaxWriteSpans) spans = kMaxWriteSpans;
+    ssize_t n;
+    if (spans == 1) {
+      n = send(fd_, vec[0].iov_base, vec[0].iov_len, MSG_NOSIGNAL);
+    } else {
+      iovec iov[kMaxWriteSpans];
+      for (int i = 0; i < spans; ++i) {
+        iov[i].iov_base = vec[i].iov_base;
+        iov[i].iov_len = vec[i].iov_len;
+      }
+      n = writev(fd_, iov, spans);
+    }
+    if (n > 0) {
+      evbuffer_drain(output_.get(), static_cast<size_t>(n));
+    } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
       return fail(errno, false);
     }
   }
