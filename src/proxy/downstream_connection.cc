@@ -1,5 +1,8 @@
 #include "proxy/downstream_connection.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include <sys/socket.h>
 
 #include "common/string_util.h"
@@ -36,8 +39,9 @@ std::string_view protocolName(const MessageHead& h) {
 
 DownstreamConnection::DownstreamConnection(Worker& worker, uint64_t id, evutil_socket_t fd,
                                            const SocketAddress& peer,
-                                           const ListenerInfo& listener)
-    : worker_(worker), id_(id), peer_(peer), listener_(listener) {
+                                           std::shared_ptr<const ListenerInfo> listener)
+    : worker_(worker), id_(id), listener_(std::move(listener)) {
+  std::memcpy(&peer_, &peer.storage, std::min<size_t>(peer.length, sizeof peer_));
   io_ = std::make_unique<SocketIo>(worker.loop(), fd, static_cast<SocketIo::Handler*>(this));
   io_->disableRead();  // until start()
   timer_.reset(evtimer_new(worker.loop().base(), &DownstreamConnection::onTimerCb, this));
@@ -48,6 +52,36 @@ DownstreamConnection::DownstreamConnection(Worker& worker, uint64_t id, evutil_s
 }
 
 DownstreamConnection::~DownstreamConnection() = default;
+
+std::vector<std::unique_ptr<DownstreamConnection::ExchangeState>>&
+DownstreamConnection::exchangePool() {
+  thread_local std::vector<std::unique_ptr<ExchangeState>> pool;
+  return pool;
+}
+
+DownstreamConnection::ExchangeState& DownstreamConnection::x() {
+  if (!x_) {
+    auto& pool = exchangePool();
+    if (pool.empty()) {
+      x_ = std::make_unique<ExchangeState>();
+    } else {
+      x_ = std::move(pool.back());
+      pool.pop_back();
+    }
+  }
+  return *x_;
+}
+
+void DownstreamConnection::releaseExchangeState() {
+  if (!x_) return;
+  constexpr size_t kMaxPooled = 256;
+  auto& pool = exchangePool();
+  if (pool.size() < kMaxPooled) {
+    *x_ = ExchangeState{};  // nothing of this exchange leaks into the next connection's
+    pool.push_back(std::move(x_));
+  }
+  x_.reset();
+}
 
 void DownstreamConnection::start() {
   // Back-pressure: stop reading the socket when this much input waits unprocessed; hear of
@@ -125,7 +159,7 @@ void DownstreamConnection::onTimer() {
       if (!exchange_open_) {
         exchange_open_ = true;
         started_ = std::chrono::steady_clock::now();
-        started_wall_ = std::chrono::system_clock::now();
+        x().started_wall = std::chrono::system_clock::now();
       }
       answerStatus(408);
       flushAnswer(true);
@@ -180,7 +214,7 @@ void DownstreamConnection::processInput() {
       exchange_bytes_in_ = r.consumed;
       exchange_bytes_out_ = 0;
       started_ = std::chrono::steady_clock::now();
-      started_wall_ = std::chrono::system_clock::now();
+      x().started_wall = std::chrono::system_clock::now();
     }
     if (phase_ == Phase::kBody) discarded_ += r.consumed;
     if (phase_ == Phase::kForwardBody && r.event != ParseEvent::kError) {
@@ -212,9 +246,10 @@ void DownstreamConnection::processInput() {
   // Between requests the parser goes back to the worker's pool: an idle keep-alive connection
   // costs only its socket, buffers and timer.
   if (phase_ == Phase::kWaiting && parser_ && !parser_->inMessage() && !exchange_open_ &&
-      !forwarder_ && evbuffer_get_length(io_->input()) == 0) {
+      !answer_pending_ && !forwarder_ && evbuffer_get_length(io_->input()) == 0) {
     head_valid_ = false;
     worker_.returnParser(std::move(parser_));
+    releaseExchangeState();
   }
 }
 
@@ -223,10 +258,10 @@ void DownstreamConnection::onHeadComplete() {
   head_valid_ = true;
   worker_.counters().requests.fetch_add(1, std::memory_order_relaxed);
   discarded_ = 0;
-  answer_ = Answer{};
-  upstream_.clear();
-  forward_pool_.clear();
-  request_id_.clear();
+  x().answer = Answer{};
+  x().upstream.clear();
+  x().forward_pool.clear();
+  x().request_id.clear();
   status_ = 0;
   answer_pending_ = true;
   phase_ = parser_->head().hasBody() ? Phase::kBody : Phase::kHead;
@@ -281,8 +316,8 @@ void DownstreamConnection::onParseError() {
       return;
     }
     answer_pending_ = true;
-    answer_.kind = Answer::Kind::kStatus;
-    answer_.status = parser_->errorStatus();
+    x().answer.kind = Answer::Kind::kStatus;
+    x().answer.status = parser_->errorStatus();
   }
   if (answer_pending_) {
     flushAnswer(true);  // the head was fine and is answered; the body was not
@@ -290,7 +325,7 @@ void DownstreamConnection::onParseError() {
     if (!exchange_open_) {
       exchange_open_ = true;
       started_ = std::chrono::steady_clock::now();
-      started_wall_ = std::chrono::system_clock::now();
+      x().started_wall = std::chrono::system_clock::now();
     }
     head_valid_ = false;
     answerStatus(parser_->errorStatus());
@@ -312,58 +347,58 @@ void DownstreamConnection::routeRequest() {
   }
   std::string_view port;
   std::string_view host_value = target.authority.empty() ? h.host : target.authority;
-  if (!host_value.empty() && !splitHost(host_value, host_, port)) return answerStatus(400);
-  if (host_value.empty()) host_.clear();
+  if (!host_value.empty() && !splitHost(host_value, x().host, port)) return answerStatus(400);
+  if (host_value.empty()) x().host.clear();
   if (!target.authority.empty() && h.host_count > 0) {
     // Absolute-form: RFC 9112 §3.2.2 says to ignore Host; a Host that disagrees is refused
     // instead, since something between the client and us read the request differently.
     std::string other;
     std::string_view other_port;
-    if (!splitHost(h.host, other, other_port) || other != host_ || other_port != port)
+    if (!splitHost(h.host, other, other_port) || other != x().host || other_port != port)
       return answerStatus(400);
   }
   std::string port_buf;
   if (port.empty()) {
-    port_buf = std::to_string(listener_.address.port());
+    port_buf = std::to_string(listener_->address.port());
     port = port_buf;
   }
   RequestView view;
   view.method = h.method;
-  view.scheme = listener_.tls ? Scheme::kHttps : Scheme::kHttp;
+  view.scheme = listener_->tls ? Scheme::kHttps : Scheme::kHttp;
   std::string_view xfp = h.find("x-forwarded-proto");
   if (!xfp.empty()) {
     for (const auto& cidr : snapshot_->config().server.trusted_proxies) {
-      if (cidr.contains(peer_.sockaddrPtr())) {
+      if (cidr.contains(reinterpret_cast<const sockaddr*>(&peer_))) {
         view.scheme = equalsIgnoreCase(xfp, "https") ? Scheme::kHttps : Scheme::kHttp;
         break;
       }
     }
   }
-  view.host = host_;
+  view.host = x().host;
   view.port = port;
   view.path = target.path;
   view.query = target.query;
   view.headers = h.headers;
   MatchContext ctx;
   ctx.now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                started_wall_.time_since_epoch()).count();
+                x().started_wall.time_since_epoch()).count();
   MatchCaptures caps;
   const CompiledRule* rule = snapshot_->table->match(view, ctx, caps);
   if (rule == nullptr) return answerStatus(404);
-  answer_.rule = rule;
+  x().answer.rule = rule;
   switch (rule->kind()) {
     case ActionKind::kRedirect:
       if (!snapshot_->table->redirectHostAllowed(*rule, view.host)) {
         // {host} would come from a Host outside server.hosts: never redirect to it.
         return answerStatus(421);
       }
-      answer_.kind = Answer::Kind::kRedirect;
-      answer_.status = rule->redirect()->code;
-      rule->buildLocation(view, caps, answer_.location);
+      x().answer.kind = Answer::Kind::kRedirect;
+      x().answer.status = rule->redirect()->code;
+      rule->buildLocation(view, caps, x().answer.location);
       return;
     case ActionKind::kRespond:
-      answer_.kind = Answer::Kind::kRespond;
-      answer_.status = rule->respond()->status;
+      x().answer.kind = Answer::Kind::kRespond;
+      x().answer.status = rule->respond()->status;
       return;
     case ActionKind::kForward:
       startForward(view);
@@ -373,7 +408,7 @@ void DownstreamConnection::routeRequest() {
 
 void DownstreamConnection::startForward(const RequestView& view) {
   const MessageHead& h = parser_->head();
-  const CompiledForward& fwd = *answer_.rule->forward();
+  const CompiledForward& fwd = *x().answer.rule->forward();
   const ServerConfig& server = snapshot_->config().server;
   uint64_t max_body = server.limits.max_body_bytes;
   if (max_body > 0 && h.has_content_length && h.content_length > max_body) {
@@ -381,7 +416,7 @@ void DownstreamConnection::startForward(const RequestView& view) {
   }
   std::shared_ptr<Pool> pool = worker_.pool(fwd.pool);
   if (pool == nullptr || pool->backends().empty()) return answerStatus(502);
-  forward_pool_ = fwd.pool;
+  x().forward_pool = fwd.pool;
   std::string target;
   std::string_view path = view.path;
   if (fwd.strip_prefix && startsWith(path, *fwd.strip_prefix)) {
@@ -391,17 +426,17 @@ void DownstreamConnection::startForward(const RequestView& view) {
   target.append(path);
   target.append(view.query);
   std::string_view rid = h.find("x-request-id");
-  request_id_ = rid.empty() ? worker_.newRequestId() : std::string(rid);
+  x().request_id = rid.empty() ? worker_.newRequestId() : std::string(rid);
   bool trusted = false;
-  for (const auto& cidr : server.trusted_proxies) trusted = trusted || cidr.contains(peer_.sockaddrPtr());
-  std::string host_fallback = host_.empty() ? listener_.address.toString() : host_;
+  for (const auto& cidr : server.trusted_proxies) trusted = trusted || cidr.contains(reinterpret_cast<const sockaddr*>(&peer_));
+  std::string host_fallback = x().host.empty() ? listener_->address.toString() : x().host;
   UpstreamRequestContext ctx;
   ctx.target = target;
   ctx.client_ip = peer_ip_;
   ctx.peer_trusted = trusted;
   ctx.scheme = view.scheme == Scheme::kHttps ? "https" : "http";
   ctx.host = host_fallback;
-  ctx.request_id = rid.empty() ? std::string_view(request_id_) : std::string_view();
+  ctx.request_id = rid.empty() ? std::string_view(x().request_id) : std::string_view();
   ctx.set_headers = &fwd.set_headers;
   ctx.upgrade = h.upgrade && !h.find("upgrade").empty();
   Forwarder::Request req;
@@ -418,7 +453,7 @@ void DownstreamConnection::startForward(const RequestView& view) {
   limits.connect = server.timeouts.upstream_connect;
   limits.response = server.timeouts.upstream_response;
   limits.idle = server.timeouts.idle;
-  answer_.kind = Answer::Kind::kForward;
+  x().answer.kind = Answer::Kind::kForward;
   answer_pending_ = false;
   phase_ = h.hasBody() ? Phase::kForwardBody : Phase::kHead;
   forwarder_ = std::make_unique<Forwarder>(worker_, *this, *io_, std::move(pool),
@@ -443,7 +478,7 @@ void DownstreamConnection::bodyTooLarge() {
 
 void DownstreamConnection::dropForwarder() {
   if (!forwarder_) return;
-  upstream_ = forwarder_->backendName();
+  x().upstream = forwarder_->backendName();
   exchange_bytes_out_ += forwarder_->bytesOut();
   worker_.counters().bytes_out.fetch_add(forwarder_->bytesOut(), std::memory_order_relaxed);
   forwarder_->cancel();  // no upstream callback may reach this connection any more
@@ -513,9 +548,9 @@ void DownstreamConnection::answerStatus(int status, std::string extra_headers) {
   // A request refused as malformed (400) or unsupported (405) ends the connection: what
   // follows it on the wire cannot be trusted to start a new request.
   if (status == 400 || status == 405) close_after_ = true;
-  answer_.kind = Answer::Kind::kStatus;
-  answer_.status = status;
-  answer_.extra_headers = std::move(extra_headers);
+  x().answer.kind = Answer::Kind::kStatus;
+  x().answer.status = status;
+  x().answer.extra_headers = std::move(extra_headers);
   answer_pending_ = true;
 }
 
@@ -535,20 +570,20 @@ void DownstreamConnection::flushAnswer(bool close) {
   opts.keep_alive_10 = h != nullptr && h->isHttp10() && !close_after_;
   opts.date_line = worker_.dateLine();
   std::string out;
-  switch (answer_.kind) {
+  switch (x().answer.kind) {
     case Answer::Kind::kRedirect:
-      appendRedirectResponse(out, *answer_.rule->redirect(), answer_.location, opts);
+      appendRedirectResponse(out, *x().answer.rule->redirect(), x().answer.location, opts);
       break;
     case Answer::Kind::kRespond:
-      appendFixedResponse(out, *answer_.rule->respond(), opts);
+      appendFixedResponse(out, *x().answer.rule->respond(), opts);
       break;
     case Answer::Kind::kStatus:
     case Answer::Kind::kNone:
     case Answer::Kind::kForward:
-      appendStatusResponse(out, answer_.status, answer_.extra_headers, opts);
+      appendStatusResponse(out, x().answer.status, x().answer.extra_headers, opts);
       break;
   }
-  status_ = answer_.status;
+  status_ = x().answer.status;
   exchange_bytes_out_ += out.size();
   worker_.counters().bytes_out.fetch_add(out.size(), std::memory_order_relaxed);
   io_->write(out.data(), out.size());
@@ -556,11 +591,11 @@ void DownstreamConnection::flushAnswer(bool close) {
 
 void DownstreamConnection::recordStats(double seconds) {
   WorkerStats& stats = worker_.stats();
-  RuleStats& rs = answer_.rule != nullptr && snapshot_ ? worker_.ruleStats(*snapshot_, *answer_.rule)
+  RuleStats& rs = x().answer.rule != nullptr && snapshot_ ? worker_.ruleStats(*snapshot_, *x().answer.rule)
                                                        : stats.unmatched();
   rs.hits.fetch_add(1, std::memory_order_relaxed);
   rs.statuses.add(status_);
-  if (answer_.kind == Answer::Kind::kRedirect) {
+  if (x().answer.kind == Answer::Kind::kRedirect) {
     stats.recordRedirect(status_);
     // A body-carrying method answered 301/302: the client may re-send it as a GET, bodiless.
     if ((status_ == 301 || status_ == 302) && head_valid_) {
@@ -583,9 +618,9 @@ void DownstreamConnection::endExchange() {
   if (alog == nullptr || !alog->enabled()) return;
   const MessageHead* h = head_valid_ ? &parser_->head() : nullptr;
   AccessRecord rec;
-  rec.time = started_wall_;
+  rec.time = x().started_wall;
   rec.client = peer_ip_;
-  rec.scheme = listener_.tls ? "https" : "http";
+  rec.scheme = listener_->tls ? "https" : "http";
   rec.status = status_;
   rec.bytes_in = exchange_bytes_in_;
   rec.bytes_out = exchange_bytes_out_;
@@ -597,17 +632,17 @@ void DownstreamConnection::endExchange() {
     rec.protocol = protocolName(*h);
     rec.user_agent = h->find("user-agent");
     rec.referer = h->find("referer");
-    if (request_id_.empty()) {
+    if (x().request_id.empty()) {
       std::string_view rid = h->find("x-request-id");
-      request_id_ = rid.empty() ? worker_.newRequestId() : std::string(rid);
+      x().request_id = rid.empty() ? worker_.newRequestId() : std::string(rid);
     }
-    rec.request_id = request_id_;
+    rec.request_id = x().request_id;
   }
-  if (answer_.rule != nullptr) rec.rule = answer_.rule->name();
-  rec.location = answer_.location;
+  if (x().answer.rule != nullptr) rec.rule = x().answer.rule->name();
+  rec.location = x().answer.location;
   // A forward that failed became a local status answer; the log still names its pool.
-  rec.pool = forward_pool_;
-  rec.upstream = upstream_;
+  rec.pool = x().forward_pool;
+  rec.upstream = x().upstream;
   alog->write(rec);
 }
 

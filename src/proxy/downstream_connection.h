@@ -42,7 +42,7 @@ class DownstreamConnection final : public Deletable,
  public:
   // Takes ownership of `fd`. Loop thread.
   DownstreamConnection(Worker& worker, uint64_t id, evutil_socket_t fd, const SocketAddress& peer,
-                       const ListenerInfo& listener);
+                       std::shared_ptr<const ListenerInfo> listener);
   ~DownstreamConnection() override;
 
   // Starts reading. Loop thread.
@@ -118,9 +118,10 @@ class DownstreamConnection final : public Deletable,
   uint64_t id_;
   std::unique_ptr<SocketIo> io_;
   EventPtr timer_;
-  SocketAddress peer_;
+  // The peer, compactly (IPv4 or IPv6; no Unix sockets downstream).
+  sockaddr_in6 peer_{};
   std::string peer_ip_;
-  ListenerInfo listener_;
+  std::shared_ptr<const ListenerInfo> listener_;
   // The snapshot the current exchange runs on; re-taken from the worker only when the worker's
   // changed, so that the shared count is not touched per request.
   std::shared_ptr<const ConfigSnapshot> snapshot_;
@@ -130,8 +131,21 @@ class DownstreamConnection final : public Deletable,
   bool close_when_idle_ = false;
   bool in_process_ = false;
 
-  // The exchange in progress.
-  Answer answer_;
+  // The exchange in progress. Its strings live in an ExchangeState taken from a per-thread
+  // pool when the exchange opens and given back when the connection goes idle: an idle
+  // keep-alive connection holds none.
+  struct ExchangeState {
+    Answer answer;
+    std::string host;          // lower-cased host without port
+    std::string request_id;    // the exchange's X-Request-Id (received or generated)
+    std::string upstream;      // the backend that answered, for the access log
+    std::string forward_pool;  // the pool a forward rule chose (also when the forward failed)
+    std::chrono::system_clock::time_point started_wall;
+  };
+  ExchangeState& x();
+  void releaseExchangeState();
+  static std::vector<std::unique_ptr<ExchangeState>>& exchangePool();  // this thread's
+  std::unique_ptr<ExchangeState> x_;
   bool answer_pending_ = false;
   bool exchange_open_ = false;
   bool head_valid_ = false;  // parser_->head() describes the current exchange
@@ -141,11 +155,6 @@ class DownstreamConnection final : public Deletable,
   uint64_t exchange_bytes_out_ = 0;
   uint64_t discarded_ = 0;
   std::chrono::steady_clock::time_point started_;
-  std::chrono::system_clock::time_point started_wall_;
-  std::string host_;  // lower-cased host without port
-  std::string request_id_;  // the exchange's X-Request-Id (received or generated)
-  std::string upstream_;    // the backend that answered, for the access log
-  std::string forward_pool_;  // the pool a forward rule chose (also when the forward failed)
   std::unique_ptr<Forwarder> forwarder_;
 };
 

@@ -69,7 +69,7 @@ void Worker::adoptListener(int fd, const ListenerInfo& info, const std::string& 
     return;
   }
   auto slot = std::make_unique<ListenerSlot>();
-  slot->info = info;
+  slot->info = std::make_shared<const ListenerInfo>(info);
   slot->key = key;
   slot->worker = this;
   slot->listener.reset(evconnlistener_new(loop_.base(), &Worker::onAcceptCb, slot.get(),
@@ -102,7 +102,7 @@ void Worker::onAcceptError(ListenerSlot& slot) {
   if (now.tv_sec != accept_warned_second_) {
     accept_warned_second_ = now.tv_sec;
     log().warn("worker {}: accept on {} failed ({}); pausing accepts for 100 ms", index_,
-               slot.info.address.toString(), evutil_socket_error_to_string(err));
+               slot.info->address.toString(), evutil_socket_error_to_string(err));
   }
 }
 
@@ -154,7 +154,7 @@ void Worker::onAccept(ListenerSlot& slot, evutil_socket_t fd, sockaddr* sa, int 
     close(fd);
     return;
   }
-  evutil_make_socket_nonblocking(fd);
+  // evconnlistener accepts with SOCK_NONBLOCK.
   auto peer = SocketAddress::fromSockaddr(sa, static_cast<socklen_t>(len));
   auto conn = std::make_unique<DownstreamConnection>(*this, next_connection_id_++, fd, peer,
                                                      slot.info);

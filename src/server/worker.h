@@ -107,7 +107,7 @@ class Worker {
  private:
   struct ListenerSlot {
     ListenerPtr listener;
-    ListenerInfo info;
+    std::shared_ptr<const ListenerInfo> info;  // shared with its connections
     std::string key;
     Worker* worker = nullptr;
     EventPtr resume;  // re-enables accepting after a pause for lack of descriptors
