@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 build_pkgs=(build-essential cmake pkg-config
   libevent-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   node-llhttp libre2-dev libssl-dev libnghttp2-dev)
-test_pkgs=(curl procps chromium chromium-driver ca-certificates prometheus nginx haproxy wrk python3 python3-yaml podman runc debootstrap)
+test_pkgs=(curl procps chromium chromium-driver ca-certificates prometheus nginx haproxy wrk python3 python3-yaml podman runc debootstrap clang libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then

@@ -3,6 +3,7 @@
 
 #include <llhttp.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,8 @@ class LlhttpParser final : public Http1Parser {
   void scanHead(const char* data, size_t n);
   void buildHead();
   bool validateRequestHead();
+  bool validateResponseHead();
+  bool chunkedDisagrees() const;
   int transferEncodingStatus() const;
   int unknownMethodStatus(const char* data, size_t len, size_t at) const;
   std::string_view view(Span s) const { return std::string_view(buf_).substr(s.off, s.len); }
@@ -98,6 +101,10 @@ class LlhttpParser final : public Http1Parser {
   bool bare_lf_ = false;  // a LF not preceded by CR anywhere in the head
   char prev_byte_ = '\n';
   std::string probe_;  // the first bytes of a request line, to tell unknown from malformed methods
+  struct RequestLine {
+    enum State : uint8_t { kBefore, kIn, kDone } state = kBefore;
+    char tail[9] = {};  // its last 9 bytes: " HTTP/1.1"
+  } request_line_;
   int error_status_ = 0;
   std::string error_reason_;
 };
@@ -149,6 +156,9 @@ void LlhttpParser::reset() {
   parser_.data = this;
   onMessageBegin();
   in_message_ = false;
+  obs_fold_ = false;
+  bare_lf_ = false;
+  request_line_ = RequestLine{};
   stop_ = Stop::kNone;
   head_bytes_ = 0;
   body_sink_ = nullptr;
@@ -170,8 +180,6 @@ int LlhttpParser::onMessageBegin() {
   body_bytes_ = 0;
   in_message_ = true;
   head_complete_ = false;
-  obs_fold_ = false;
-  bare_lf_ = false;
   in_trailers_ = false;
   trailer_fields_ = 0;
   trailer_name_seen_ = false;
@@ -328,6 +336,9 @@ bool LlhttpParser::validateRequestHead() {
   if (head_.version_major != 1) {
     return reject(head_.version_major >= 2 ? 505 : 400, "unsupported HTTP version");
   }
+  if (std::string_view(request_line_.tail, 6) != " HTTP/") {
+    return reject(400, "the request line does not end in an HTTP version (RFC 9112 §3)");
+  }
   if (bare_lf_) return reject(400, "bare LF in the request head (RFC 9112 §2.2)");
   if (head_.host_count > 1) return reject(400, "more than one Host header");
   // `Connection: Content-Length` asks the next hop to drop the framing header while the body
@@ -348,12 +359,59 @@ bool LlhttpParser::validateRequestHead() {
   return true;
 }
 
+// RFC 9112 §4: status-code is three digits (RFC 9110 §15: 100-599; 600-999 are passed on as
+// unknown classes); reason-phrase is HTAB, SP, VCHAR and obs-text.
+bool LlhttpParser::validateResponseHead() {
+  if (head_.status < 100 || head_.status > 999) {
+    error_reason_ = "response status outside 100-999";
+    return false;
+  }
+  for (char c : head_.reason) {
+    auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) {
+      error_reason_ = "control byte in the reason phrase";
+      return false;
+    }
+  }
+  return true;
+}
+
+// Whether the head's Transfer-Encoding ends in `chunked` (as detour reads it, optional
+// whitespace trimmed) disagrees with how llhttp frames the body. llhttp 8.1 does not read
+// "chunked<HTAB>" as chunked: the message would be framed one way here and the head passed on
+// would say the other.
+bool LlhttpParser::chunkedDisagrees() const {
+  bool last_chunked = false;
+  bool any = false;
+  for (const auto& [name, value] : fields_) {
+    if (!equalsIgnoreCase(view(name), "transfer-encoding")) continue;
+    std::string_view v = view(value);
+    size_t comma = v.rfind(',');
+    std::string_view last = trimOws(comma == std::string_view::npos ? v : v.substr(comma + 1));
+    if (trimOws(v).empty()) continue;
+    any = true;
+    last_chunked = equalsIgnoreCase(last, "chunked");
+  }
+  return any && last_chunked != head_.chunked;
+}
+
 // Obsolete line folding: a header line that starts with SP or HTAB. llhttp 8.1 folds it into
 // the previous value even in strict mode, which would let " Content-Length: 38" hide inside
 // another header; detour rejects it (RFC 9112 §5.2 allows a server to reject with 400).
 void LlhttpParser::scanHead(const char* data, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     char c = data[i];
+    if (kind_ == Kind::kRequest && request_line_.state != RequestLine::kDone) {
+      // The last bytes of the request line, for its protocol name (llhttp also takes RTSP/1.0
+      // and ICE/1.0, as version 1.0).
+      if (c == '\r' || c == '\n') {
+        if (request_line_.state == RequestLine::kIn) request_line_.state = RequestLine::kDone;
+      } else {
+        request_line_.state = RequestLine::kIn;
+        std::memmove(request_line_.tail, request_line_.tail + 1, sizeof request_line_.tail - 1);
+        request_line_.tail[sizeof request_line_.tail - 1] = c;
+      }
+    }
     // (in_trailers_ too: the message may have completed during this very call)
     if (prev_byte_ == '\n' && (c == ' ' || c == '\t') && (in_message_ || in_trailers_))
       obs_fold_ = true;
@@ -370,10 +428,12 @@ ParseResult LlhttpParser::fail(int status, std::string reason, size_t consumed) 
   return {ParseEvent::kError, consumed};
 }
 
+// llhttp stops at the first byte that no method it knows continues with. The answer depends
+// only on the bytes up to that one (never on how they were split into reads): a method of
+// token characters is one detour does not implement (501), anything else is malformed (400).
 int LlhttpParser::unknownMethodStatus(const char* data, size_t len, size_t at) const {
-  std::string method = probe_;
-  for (size_t i = at; i < len && data[i] != ' ' && data[i] != '\r' && data[i] != '\n'; ++i)
-    method += data[i];
+  std::string method = probe_;  // every byte before the offending one (probe_ is filled first)
+  if (at < len) method += data[at];
   size_t start = method.find_first_not_of("\r\n");
   if (start == std::string::npos) return 400;
   bool token = true;
@@ -441,10 +501,13 @@ ParseResult LlhttpParser::execute(const char* data, size_t len) {
   if (err == HPE_PAUSED) {
     paused_ = true;
     if (stop_ == Stop::kTrailers) {
-      // The trailer section starts here; scan it from a fresh line.
+      // The trailer section starts here; scan it from a fresh line, and parse on within this
+      // call (kNeedMore promises that every byte was consumed).
       prev_byte_ = '\n';
       head_bytes_ = 0;
-      return {ParseEvent::kNeedMore, consumed};
+      ParseResult rest = execute(data + consumed, len - consumed);
+      rest.consumed += consumed;
+      return rest;
     }
     if (stop_ == Stop::kMessage && in_trailers_ && (obs_fold_ || bare_lf_ || empty_name_)) {
       return fail(400, obs_fold_ ? "obsolete line folding in a trailer"
@@ -461,12 +524,21 @@ ParseResult LlhttpParser::execute(const char* data, size_t len) {
       if (kind_ == Kind::kResponse && (obs_fold_ || bare_lf_ || empty_name_))
         return fail(400, "obsolete line folding, bare LF or an empty field name in the response head",
                     consumed);
+      if (kind_ == Kind::kResponse && !validateResponseHead())
+        return fail(400, error_reason_, consumed);
+      if (chunkedDisagrees())
+        return fail(400, "Transfer-Encoding that llhttp does not read as its last coding", consumed);
       return {ParseEvent::kHeadComplete, consumed};
     }
     head_bytes_ = 0;
     head_complete_ = false;  // the next bytes belong to the next message's head
     probe_.clear();
     prev_byte_ = '\n';
+    // The next head's scan starts here (not when llhttp begins the message, which may be
+    // after bytes of it were already scanned in an earlier read).
+    obs_fold_ = false;
+    bare_lf_ = false;
+    request_line_ = RequestLine{};
     return {ParseEvent::kMessageComplete, consumed};
   }
   if (err == HPE_PAUSED_UPGRADE) {
