@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "common/buffer_pool.h"
 #include "logging/logging.h"
 #include "server/server.h"
 
@@ -9,6 +10,7 @@ namespace detour {
 
 int runServerCommand(const CliOptions& opts) {
   setupLogging("info");
+  installLibeventBufferPool();
   ServerOptions so;
   so.config_path = opts.configs.front();
   so.ready_file = opts.ready_file;

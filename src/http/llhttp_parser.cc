@@ -3,6 +3,7 @@
 
 #include <llhttp.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -66,6 +67,7 @@ class LlhttpParser final : public Http1Parser {
   ParseResult fail(int status, std::string reason, size_t consumed);
   ParseResult failFromLlhttp(llhttp_errno_t err, const char* data, size_t len, size_t consumed);
   void scanHead(const char* data, size_t n);
+  void scanRequestLine(const char* data, size_t n);
   void buildHead();
   bool validateRequestHead();
   bool validateResponseHead();
@@ -100,7 +102,11 @@ class LlhttpParser final : public Http1Parser {
   bool obs_fold_ = false;
   bool bare_lf_ = false;  // a LF not preceded by CR anywhere in the head
   char prev_byte_ = '\n';
-  std::string probe_;  // the first bytes of a request line, to tell unknown from malformed methods
+  // The first bytes of a request line, to tell unknown from malformed methods (a fixed array:
+  // filled for every request, so it must not allocate).
+  static constexpr size_t kProbeBytes = 32;
+  char probe_[kProbeBytes] = {};
+  size_t probe_len_ = 0;
   struct RequestLine {
     enum State : uint8_t { kBefore, kIn, kDone } state = kBefore;
     char tail[9] = {};  // its last 9 bytes: " HTTP/1.1"
@@ -166,13 +172,17 @@ void LlhttpParser::reset() {
   paused_ = false;
   dead_ = false;
   prev_byte_ = '\n';
-  probe_.clear();
+  probe_len_ = 0;
   error_status_ = 0;
   error_reason_.clear();
 }
 
 int LlhttpParser::onMessageBegin() {
+  // A fresh head, but the header list keeps its capacity: no allocation per message.
+  std::vector<HeaderView> headers = std::move(head_.headers);
+  headers.clear();
   head_ = MessageHead{};
+  head_.headers = std::move(headers);
   buf_.clear();
   fields_.clear();
   method_ = target_ = reason_ = Span{};
@@ -399,25 +409,43 @@ bool LlhttpParser::chunkedDisagrees() const {
 // the previous value even in strict mode, which would let " Content-Length: 38" hide inside
 // another header; detour rejects it (RFC 9112 §5.2 allows a server to reject with 400).
 void LlhttpParser::scanHead(const char* data, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    char c = data[i];
-    if (kind_ == Kind::kRequest && request_line_.state != RequestLine::kDone) {
-      // The last bytes of the request line, for its protocol name (llhttp also takes RTSP/1.0
-      // and ICE/1.0, as version 1.0).
-      if (c == '\r' || c == '\n') {
-        if (request_line_.state == RequestLine::kIn) request_line_.state = RequestLine::kDone;
-      } else {
-        request_line_.state = RequestLine::kIn;
-        std::memmove(request_line_.tail, request_line_.tail + 1, sizeof request_line_.tail - 1);
-        request_line_.tail[sizeof request_line_.tail - 1] = c;
-      }
-    }
-    // (in_trailers_ too: the message may have completed during this very call)
-    if (prev_byte_ == '\n' && (c == ' ' || c == '\t') && (in_message_ || in_trailers_))
-      obs_fold_ = true;
-    if (c == '\n' && prev_byte_ != '\r') bare_lf_ = true;
-    prev_byte_ = c;
+  if (n == 0) return;
+  if (kind_ == Kind::kRequest && request_line_.state != RequestLine::kDone) scanRequestLine(data, n);
+  // (in_trailers_ too: the message may have completed during this very call)
+  bool in_head = in_message_ || in_trailers_;
+  auto folds = [](char c) { return c == ' ' || c == '\t'; };
+  if (prev_byte_ == '\n' && in_head && folds(data[0])) obs_fold_ = true;
+  // Only line ends matter: the byte before each LF (bare LF) and the byte after it (obs-fold).
+  const char* end = data + n;
+  for (const char* p = data; (p = static_cast<const char*>(std::memchr(p, '\n', end - p)));) {
+    if ((p == data ? prev_byte_ : p[-1]) != '\r') bare_lf_ = true;
+    ++p;
+    if (p < end && in_head && folds(*p)) obs_fold_ = true;
   }
+  prev_byte_ = end[-1];
+}
+
+// The last bytes of the request line, for its protocol name (llhttp also takes RTSP/1.0 and
+// ICE/1.0, as version 1.0). Line ends before the request line are skipped, as llhttp does.
+void LlhttpParser::scanRequestLine(const char* data, size_t n) {
+  size_t i = 0;
+  if (request_line_.state == RequestLine::kBefore) {
+    while (i < n && (data[i] == '\r' || data[i] == '\n')) ++i;
+    if (i == n) return;
+    request_line_.state = RequestLine::kIn;
+  }
+  size_t start = i;
+  while (i < n && data[i] != '\r' && data[i] != '\n') ++i;
+  size_t len = i - start;
+  constexpr size_t kTail = sizeof request_line_.tail;
+  char* tail = request_line_.tail;
+  if (len >= kTail) {
+    std::memcpy(tail, data + i - kTail, kTail);
+  } else if (len > 0) {
+    std::memmove(tail, tail + len, kTail - len);
+    std::memcpy(tail + kTail - len, data + start, len);
+  }
+  if (i < n) request_line_.state = RequestLine::kDone;
 }
 
 ParseResult LlhttpParser::fail(int status, std::string reason, size_t consumed) {
@@ -432,7 +460,8 @@ ParseResult LlhttpParser::fail(int status, std::string reason, size_t consumed) 
 // only on the bytes up to that one (never on how they were split into reads): a method of
 // token characters is one detour does not implement (501), anything else is malformed (400).
 int LlhttpParser::unknownMethodStatus(const char* data, size_t len, size_t at) const {
-  std::string method = probe_;  // every byte before the offending one (probe_ is filled first)
+  // every byte before the offending one (probe_ is filled first)
+  std::string method(probe_, probe_len_);
   if (at < len) method += data[at];
   size_t start = method.find_first_not_of("\r\n");
   if (start == std::string::npos) return 400;
@@ -495,8 +524,11 @@ ParseResult LlhttpParser::execute(const char* data, size_t len) {
   if (in_head) {
     scanHead(data, consumed);
     head_bytes_ += consumed;
-    if (kind_ == Kind::kRequest && probe_.size() < 32)
-      probe_.append(data, std::min(consumed, 32 - probe_.size()));
+    if (kind_ == Kind::kRequest && probe_len_ < kProbeBytes) {
+      size_t take = std::min(consumed, kProbeBytes - probe_len_);
+      std::memcpy(probe_ + probe_len_, data, take);
+      probe_len_ += take;
+    }
   }
   if (err == HPE_PAUSED) {
     paused_ = true;
@@ -532,7 +564,7 @@ ParseResult LlhttpParser::execute(const char* data, size_t len) {
     }
     head_bytes_ = 0;
     head_complete_ = false;  // the next bytes belong to the next message's head
-    probe_.clear();
+    probe_len_ = 0;
     prev_byte_ = '\n';
     // The next head's scan starts here (not when llhttp begins the message, which may be
     // after bytes of it were already scanned in an earlier read).

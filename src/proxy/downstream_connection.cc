@@ -72,12 +72,25 @@ DownstreamConnection::ExchangeState& DownstreamConnection::x() {
   return *x_;
 }
 
+void DownstreamConnection::ExchangeState::clear() {
+  answer.kind = Answer::Kind::kNone;
+  answer.rule = nullptr;
+  answer.status = 0;
+  answer.location.clear();
+  answer.extra_headers.clear();
+  host.clear();
+  request_id.clear();
+  upstream.clear();
+  forward_pool.clear();
+  started_wall = {};
+}
+
 void DownstreamConnection::releaseExchangeState() {
   if (!x_) return;
   constexpr size_t kMaxPooled = 256;
   auto& pool = exchangePool();
   if (pool.size() < kMaxPooled) {
-    *x_ = ExchangeState{};  // nothing of this exchange leaks into the next connection's
+    x_->clear();  // nothing of this exchange leaks into the next connection's
     pool.push_back(std::move(x_));
   }
   x_.reset();
@@ -191,6 +204,8 @@ void DownstreamConnection::processInput() {
     if (parser_ == nullptr) {
       if (avail == 0) break;  // idle: no parser held until a byte arrives
       parser_ = worker_.takeParser();
+    } else if (avail == 0 && phase_ == Phase::kWaiting && !parser_->inMessage()) {
+      break;  // the last request is done and nothing follows it: no parse to run
     }
     evbuffer_iovec vec{};
     if (avail > 0) evbuffer_peek(in, -1, nullptr, &vec, 1);
@@ -426,7 +441,11 @@ void DownstreamConnection::startForward(const RequestView& view) {
   target.append(path);
   target.append(view.query);
   std::string_view rid = h.find("x-request-id");
-  x().request_id = rid.empty() ? worker_.newRequestId() : std::string(rid);
+  if (rid.empty()) {
+    worker_.newRequestId(x().request_id);
+  } else {
+    x().request_id.assign(rid);
+  }
   bool trusted = false;
   for (const auto& cidr : server.trusted_proxies) trusted = trusted || cidr.contains(reinterpret_cast<const sockaddr*>(&peer_));
   std::string host_fallback = x().host.empty() ? listener_->address.toString() : x().host;
@@ -569,7 +588,9 @@ void DownstreamConnection::flushAnswer(bool close) {
   opts.head_request = h != nullptr && h->method == "HEAD";
   opts.keep_alive_10 = h != nullptr && h->isHttp10() && !close_after_;
   opts.date_line = worker_.dateLine();
-  std::string out;
+  // Built in this thread's scratch (its capacity stays), then copied into the output buffer.
+  static thread_local std::string out;
+  out.clear();
   switch (x().answer.kind) {
     case Answer::Kind::kRedirect:
       appendRedirectResponse(out, *x().answer.rule->redirect(), x().answer.location, opts);
@@ -634,7 +655,11 @@ void DownstreamConnection::endExchange() {
     rec.referer = h->find("referer");
     if (x().request_id.empty()) {
       std::string_view rid = h->find("x-request-id");
-      x().request_id = rid.empty() ? worker_.newRequestId() : std::string(rid);
+      if (rid.empty()) {
+    worker_.newRequestId(x().request_id);
+  } else {
+    x().request_id.assign(rid);
+  }
     }
     rec.request_id = x().request_id;
   }

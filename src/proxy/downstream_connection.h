@@ -141,6 +141,8 @@ class DownstreamConnection final : public Deletable,
     std::string upstream;      // the backend that answered, for the access log
     std::string forward_pool;  // the pool a forward rule chose (also when the forward failed)
     std::chrono::system_clock::time_point started_wall;
+    // Forgets the exchange but keeps the strings' capacity (no allocation for the next one).
+    void clear();
   };
   ExchangeState& x();
   void releaseExchangeState();

@@ -93,8 +93,8 @@ class Worker {
   // keep-alive connections hold none). Give it back with returnParser() between requests.
   std::unique_ptr<Http1Parser> takeParser();
   void returnParser(std::unique_ptr<Http1Parser> parser);
-  // A new random request id (32 hex digits).
-  std::string newRequestId();
+  // Writes a new random request id (32 hex digits) into `out`, reusing its storage.
+  void newRequestId(std::string& out);
   // This worker's view of pool `name` for the current snapshot (backends keep their idle
   // connections across reloads while their address stays). Null for an unknown pool.
   // Exchanges hold the shared_ptr, so a reload never frees a pool under them.

@@ -1,0 +1,124 @@
+#include "common/buffer_pool.h"
+
+#include <event2/event.h>
+#include <malloc.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define DETOUR_BUFFER_POOL_OFF 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define DETOUR_BUFFER_POOL_OFF 1
+#endif
+#endif
+
+namespace detour {
+namespace {
+
+constexpr int kMinShift = 10;  // 1 KiB: libevent's smallest chain
+constexpr int kMaxShift = 16;  // 64 KiB: the largest read or write chunk detour asks for
+constexpr int kClasses = kMaxShift - kMinShift + 1;
+constexpr size_t kBytesPerClass = 256 * 1024;
+// glibc's usable size exceeds the request by at most one chunk header plus alignment.
+constexpr size_t kSlack = 64;
+
+struct FreeBlock {
+  FreeBlock* next;
+};
+
+// Trivially destructible on purpose: libevent may free into it during thread teardown.
+struct ThreadCache {
+  FreeBlock* head[kClasses];
+  uint16_t count[kClasses];
+  bool released;
+};
+
+thread_local ThreadCache t_cache{};
+
+constexpr uint16_t capacity(int cls) {
+  return static_cast<uint16_t>(kBytesPerClass >> (cls + kMinShift));
+}
+
+// The class of an allocation request: exact powers of two only (what libevent asks for).
+int requestClass(size_t n) {
+  if (n < (size_t{1} << kMinShift) || n > (size_t{1} << kMaxShift) || (n & (n - 1)) != 0) return -1;
+  return __builtin_ctzl(n) - kMinShift;
+}
+
+// The class a freed block can serve: its usable size is at least the class size and within
+// the slack above it (so a block is never handed out for more than it holds).
+int blockClass(void* p) {
+  size_t usable = malloc_usable_size(p);
+  if (usable < (size_t{1} << kMinShift) || usable >= (size_t{1} << kMaxShift) + kSlack) return -1;
+  int shift = 63 - __builtin_clzl(usable);
+  if (usable - (size_t{1} << shift) >= kSlack) return -1;
+  return shift - kMinShift;
+}
+
+void* poolMalloc(size_t n) {
+  int cls = requestClass(n);
+  ThreadCache& c = t_cache;
+  if (cls >= 0 && c.head[cls] != nullptr) {
+    FreeBlock* b = c.head[cls];
+    c.head[cls] = b->next;
+    --c.count[cls];
+    return b;
+  }
+  return std::malloc(n);
+}
+
+void poolFree(void* p) {
+  if (p == nullptr) return;
+  ThreadCache& c = t_cache;
+  if (!c.released) {
+    int cls = blockClass(p);
+    if (cls >= 0 && c.count[cls] < capacity(cls)) {
+      auto* b = static_cast<FreeBlock*>(p);
+      b->next = c.head[cls];
+      c.head[cls] = b;
+      ++c.count[cls];
+      return;
+    }
+  }
+  std::free(p);
+}
+
+void* poolRealloc(void* p, size_t n) { return std::realloc(p, n); }
+
+}  // namespace
+
+void installLibeventBufferPool() {
+#ifndef DETOUR_BUFFER_POOL_OFF
+  static bool installed = false;
+  if (installed) return;
+  installed = true;
+  event_set_mem_functions(&poolMalloc, &poolRealloc, &poolFree);
+#endif
+}
+
+void* bufferPoolMallocForTest(size_t n) { return poolMalloc(n); }
+void bufferPoolFreeForTest(void* p) { poolFree(p); }
+
+size_t bufferPoolCachedBytesForTest() {
+  size_t bytes = 0;
+  for (int cls = 0; cls < kClasses; ++cls) bytes += size_t{t_cache.count[cls]} << (cls + kMinShift);
+  return bytes;
+}
+
+void releaseThreadBufferPool() {
+  ThreadCache& c = t_cache;
+  c.released = true;
+  for (int cls = 0; cls < kClasses; ++cls) {
+    while (c.head[cls] != nullptr) {
+      FreeBlock* b = c.head[cls];
+      c.head[cls] = b->next;
+      std::free(b);
+    }
+    c.count[cls] = 0;
+  }
+}
+
+}  // namespace detour

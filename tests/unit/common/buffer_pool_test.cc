@@ -1,0 +1,87 @@
+#include "common/buffer_pool.h"
+
+#include <malloc.h>
+
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace detour {
+namespace {
+
+// Each case runs on its own thread: the cache is per thread, and releasing it ends its use on
+// that thread.
+template <typename F>
+void onFreshThread(F f) {
+  std::thread t([&] {
+    f();
+    releaseThreadBufferPool();
+  });
+  t.join();
+}
+
+TEST(BufferPool, AFreedChainSizedBlockIsHandedOutAgain) {
+  onFreshThread([] {
+    for (size_t size : {size_t{1024}, size_t{4096}, size_t{16384}, size_t{65536}}) {
+      void* a = bufferPoolMallocForTest(size);
+      ASSERT_NE(a, nullptr);
+      EXPECT_GE(malloc_usable_size(a), size);
+      bufferPoolFreeForTest(a);
+      void* b = bufferPoolMallocForTest(size);
+      EXPECT_EQ(a, b) << size;
+      bufferPoolFreeForTest(b);
+    }
+  });
+}
+
+TEST(BufferPool, OtherSizesAreNotCached) {
+  onFreshThread([] {
+    // Not a power of two, too small, too large: plain malloc/free, never served from a class.
+    for (size_t size : {size_t{1000}, size_t{512}, size_t{131072}, size_t{3000}}) {
+      void* a = bufferPoolMallocForTest(size);
+      ASSERT_NE(a, nullptr);
+      EXPECT_GE(malloc_usable_size(a), size);
+      bufferPoolFreeForTest(a);
+    }
+    // A block whose usable size is far above its class is never given out for the class.
+    void* big = bufferPoolMallocForTest(6000);  // usable ~6 KiB: neither 4 KiB nor 8 KiB class
+    bufferPoolFreeForTest(big);
+    void* c = bufferPoolMallocForTest(8192);
+    EXPECT_GE(malloc_usable_size(c), 8192u);
+    void* d = bufferPoolMallocForTest(4096);
+    EXPECT_GE(malloc_usable_size(d), 4096u);
+    bufferPoolFreeForTest(c);
+    bufferPoolFreeForTest(d);
+  });
+}
+
+TEST(BufferPool, TheCacheIsBoundedPerClass) {
+  onFreshThread([] {
+    // 256 KiB of 64 KiB blocks are kept: the fifth freed block goes back to malloc.
+    std::vector<void*> blocks;
+    for (int i = 0; i < 5; ++i) blocks.push_back(bufferPoolMallocForTest(65536));
+    EXPECT_EQ(bufferPoolCachedBytesForTest(), 0u);
+    for (void* b : blocks) bufferPoolFreeForTest(b);
+    EXPECT_EQ(bufferPoolCachedBytesForTest(), 4u * 65536);
+    for (int i = 0; i < 3; ++i) bufferPoolFreeForTest(bufferPoolMallocForTest(1000));
+    EXPECT_EQ(bufferPoolCachedBytesForTest(), 4u * 65536);  // 1000 bytes: not a class size
+  });
+}
+
+TEST(BufferPool, ReleaseFreesTheCacheAndBypassesItAfterwards) {
+  std::thread t([] {
+    void* a = bufferPoolMallocForTest(2048);
+    bufferPoolFreeForTest(a);  // cached
+    EXPECT_EQ(bufferPoolCachedBytesForTest(), 2048u);
+    releaseThreadBufferPool();
+    EXPECT_EQ(bufferPoolCachedBytesForTest(), 0u);
+    void* b = bufferPoolMallocForTest(2048);
+    bufferPoolFreeForTest(b);  // not cached: nothing left to leak at thread exit
+    EXPECT_EQ(bufferPoolCachedBytesForTest(), 0u);
+  });
+  t.join();
+}
+
+}  // namespace
+}  // namespace detour
