@@ -54,6 +54,9 @@ class DownstreamConnection final : public Deletable,
   void closeNow();
 
   uint64_t id() const { return id_; }
+  // Where its Worker keeps it (Worker only).
+  size_t registryIndex() const { return registry_index_; }
+  void setRegistryIndex(size_t i) { registry_index_ = static_cast<uint32_t>(i); }
 
   // The most bytes of a locally answered request's body detour reads and drops to keep the
   // connection; beyond it the answer carries Connection: close.
@@ -126,6 +129,7 @@ class DownstreamConnection final : public Deletable,
   // changed, so that the shared count is not touched per request.
   std::shared_ptr<const ConfigSnapshot> snapshot_;
   std::unique_ptr<Http1Parser> parser_;  // taken from the worker's pool while a request is read
+  uint32_t registry_index_ = 0;
   Phase phase_ = Phase::kWaiting;
   TimerMode timer_mode_ = TimerMode::kNone;
   bool close_when_idle_ = false;

@@ -27,13 +27,13 @@ timeval toTimeval(std::chrono::milliseconds d) {
 SocketIo::SocketIo(EventLoop& loop, evutil_socket_t fd, Handler* handler)
     : loop_(loop), fd_(fd), handler_(handler), input_(evbuffer_new()), output_(evbuffer_new()) {
   evutil_make_socket_nonblocking(fd_);
-  read_ev_.reset(event_new(loop.base(), fd_, EV_READ | EV_PERSIST, &SocketIo::onReadCb, this));
+  event_assign(&read_ev_, loop.base(), fd_, EV_READ | EV_PERSIST, &SocketIo::onReadCb, this);
   updateReadEvent();
 }
 
 SocketIo::~SocketIo() {
   if (flush_scheduled_) loop_.flushQueue().remove(this);
-  read_ev_.reset();
+  event_del(&read_ev_);
   write_ev_.reset();
   if (fd_ >= 0) close(fd_);
 }
@@ -85,10 +85,10 @@ void SocketIo::updateReadEvent() {
   bool want = read_enabled_ && !read_paused_ && connected_ && !detached_;
   if (want && !read_added_) {
     timeval tv = toTimeval(read_timeout_);
-    event_add(read_ev_.get(), read_timeout_.count() > 0 ? &tv : nullptr);
+    event_add(&read_ev_, read_timeout_.count() > 0 ? &tv : nullptr);
     read_added_ = true;
   } else if (!want && read_added_) {
-    event_del(read_ev_.get());
+    event_del(&read_ev_);
     read_added_ = false;
   }
 }
@@ -250,7 +250,7 @@ void SocketIo::shutdownWrite() {
 void SocketIo::detach() {
   detached_ = true;
   handler_ = nullptr;
-  event_del(read_ev_.get());
+  event_del(&read_ev_);
   if (write_ev_) event_del(write_ev_.get());
   if (flush_scheduled_) loop_.flushQueue().remove(this);
   read_added_ = false;

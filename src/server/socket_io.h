@@ -21,6 +21,8 @@
 #include <chrono>
 #include <cstddef>
 
+#include <event2/event_struct.h>
+
 #include "common/libevent_ptr.h"
 #include "server/event_loop.h"
 
@@ -100,7 +102,9 @@ class SocketIo {
   Handler* handler_;
   EvBufferPtr input_;
   EvBufferPtr output_;
-  EventPtr read_ev_;
+  // The read event lives inside the object (event_assign), not in an allocation of its own:
+  // every idle connection holds one.
+  event read_ev_;
   EventPtr write_ev_;  // created the first time the kernel does not take a write whole
   bool connected_ = true;
   bool connecting_ = false;

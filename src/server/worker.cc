@@ -136,7 +136,7 @@ void Worker::stopNow() {
   loop_.post([this] {
     stopped_ = true;
     std::vector<DownstreamConnection*> all;
-    for (auto& [ptr, conn] : connections_) all.push_back(ptr);
+    for (auto& conn : connections_) all.push_back(conn.get());
     for (auto* c : all) c->closeNow();
     event_base_loopexit(loop_.base(), nullptr);
   });
@@ -161,17 +161,22 @@ void Worker::onAccept(ListenerSlot& slot, evutil_socket_t fd, sockaddr* sa, int 
   auto conn = std::make_unique<DownstreamConnection>(*this, next_connection_id_++, fd, peer,
                                                      slot.info);
   DownstreamConnection* raw = conn.get();
-  connections_.emplace(raw, std::move(conn));
+  raw->setRegistryIndex(connections_.size());
+  connections_.push_back(std::move(conn));
   counters_.connections_accepted.fetch_add(1, std::memory_order_relaxed);
   counters_.connections_open.fetch_add(1, std::memory_order_relaxed);
   raw->start();
 }
 
 void Worker::connectionClosed(DownstreamConnection* conn) {
-  auto it = connections_.find(conn);
-  if (it == connections_.end()) return;
-  loop_.deferredDelete(std::move(it->second));
-  connections_.erase(it);
+  size_t i = conn->registryIndex();
+  if (i >= connections_.size() || connections_[i].get() != conn) return;
+  loop_.deferredDelete(std::move(connections_[i]));
+  if (i + 1 != connections_.size()) {
+    connections_[i] = std::move(connections_.back());
+    connections_[i]->setRegistryIndex(i);
+  }
+  connections_.pop_back();
   counters_.connections_open.fetch_sub(1, std::memory_order_relaxed);
   maybeFinishDrain();
 }
@@ -183,7 +188,7 @@ void Worker::beginDrain() {
   draining_ = true;
   listeners_.clear();  // stop accepting: the sockets close
   std::vector<DownstreamConnection*> all;
-  for (auto& [ptr, conn] : connections_) all.push_back(ptr);
+  for (auto& conn : connections_) all.push_back(conn.get());
   for (auto* c : all) c->closeWhenIdle();
   maybeFinishDrain();
 }

@@ -133,7 +133,9 @@ class Worker {
   std::vector<PendingListener> pending_fds_;
   bool started_ = false;
   std::shared_ptr<const ConfigSnapshot> snapshot_;
-  std::unordered_map<DownstreamConnection*, std::unique_ptr<DownstreamConnection>> connections_;
+  // Open client connections; each knows its index here (swap-and-pop removal), which costs
+  // an idle connection 8 bytes instead of a hash node.
+  std::vector<std::unique_ptr<DownstreamConnection>> connections_;
   bool draining_ = false;
   bool stopped_ = false;
   uint64_t next_connection_id_ = 1;
