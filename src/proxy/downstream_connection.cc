@@ -607,7 +607,13 @@ void DownstreamConnection::flushAnswer(bool close) {
   status_ = x().answer.status;
   exchange_bytes_out_ += out.size();
   worker_.counters().bytes_out.fetch_add(out.size(), std::memory_order_relaxed);
-  io_->write(out.data(), out.size());
+  // The last answer this read asked for goes out at once; answers to pipelined requests still
+  // waiting in the input are queued, to leave together in one writev.
+  if (evbuffer_get_length(io_->input()) == 0) {
+    io_->writeNow(out.data(), out.size());
+  } else {
+    io_->write(out.data(), out.size());
+  }
 }
 
 void DownstreamConnection::recordStats(double seconds) {

@@ -194,6 +194,28 @@ void SocketIo::write(const void* data, size_t len) {
   scheduleFlush();
 }
 
+void SocketIo::writeNow(const void* data, size_t len) {
+  if (detached_ || !connected_ || flush_scheduled_ || write_armed_ ||
+      evbuffer_get_length(output_.get()) > 0) {
+    return write(data, len);
+  }
+  ssize_t n = send(fd_, data, len, MSG_NOSIGNAL);
+  if (n < 0) {
+    // An error is reported by the scheduled flush, as for write(): never from inside the
+    // owner's own call.
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return write(data, len);
+    n = 0;
+  }
+  size_t sent = static_cast<size_t>(n);
+  if (sent < len) {
+    evbuffer_add(output_.get(), static_cast<const char*>(data) + sent, len - sent);
+    armWrite();
+  } else if (shutdown_pending_) {
+    shutdown_pending_ = false;
+    ::shutdown(fd_, SHUT_WR);
+  }
+}
+
 void SocketIo::scheduleFlush() {
   if (flush_scheduled_ || detached_) return;
   flush_scheduled_ = true;

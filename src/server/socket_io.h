@@ -76,6 +76,11 @@ class SocketIo {
 
   // Appends and schedules the write (this loop iteration, after the current callback).
   void write(const void* data, size_t len);
+  // Sends at once, from the caller's memory, when nothing is queued (one send(), no copy into
+  // the output buffer); what the kernel does not take is queued as by write(). For the last
+  // answer of a read: answers written one after another should go through write() to leave in
+  // one writev. onSocketDrained() is not called for bytes sent here.
+  void writeNow(const void* data, size_t len);
   // Schedules writing what output() holds (after the caller appended to it directly).
   void scheduleFlush();
   // Writes now as much as the kernel takes; arms the write event for the rest.
