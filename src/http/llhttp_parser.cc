@@ -435,7 +435,11 @@ void LlhttpParser::scanRequestLine(const char* data, size_t n) {
     request_line_.state = RequestLine::kIn;
   }
   size_t start = i;
-  while (i < n && data[i] != '\r' && data[i] != '\n') ++i;
+  // The line ends at its first CR or LF (memchr for each: this runs for every request).
+  const void* lf = std::memchr(data + start, '\n', n - start);
+  size_t stop = lf ? static_cast<size_t>(static_cast<const char*>(lf) - data) : n;
+  const void* cr = std::memchr(data + start, '\r', stop - start);
+  i = cr ? static_cast<size_t>(static_cast<const char*>(cr) - data) : stop;
   size_t len = i - start;
   constexpr size_t kTail = sizeof request_line_.tail;
   char* tail = request_line_.tail;

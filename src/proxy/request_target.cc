@@ -1,11 +1,13 @@
 #include "proxy/request_target.h"
 
+#include <array>
+
 #include "common/string_util.h"
 
 namespace detour {
 namespace {
 
-bool isRegNameChar(char c) {
+constexpr bool isRegNameChar(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   switch (c) {
     case '-': case '.': case '_': case '~': case '!': case '$': case '&': case '\'': case '(':
@@ -15,6 +17,16 @@ bool isRegNameChar(char c) {
       return false;
   }
 }
+
+// reg-name bytes (RFC 3986 §3.2.2) mapped to their lower case; 0 for every other byte.
+constexpr auto kRegNameLower = [] {
+  std::array<char, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    char ch = static_cast<char>(c);
+    if (isRegNameChar(ch)) t[c] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+  }
+  return t;
+}();
 
 void splitPathQuery(std::string_view rest, TargetParts& out) {
   size_t hash = rest.find('#');
@@ -90,16 +102,28 @@ bool splitHost(std::string_view value, std::string& host_out, std::string_view& 
       port_out = value.substr(colon + 1);
     }
     if (host.empty()) return false;
-    for (char c : host) {
-      if (!isRegNameChar(c)) return false;
+    // Checked and lower-cased in one pass (every request has a Host).
+    host_out.resize(host.size());
+    for (size_t i = 0; i < host.size(); ++i) {
+      char c = kRegNameLower[static_cast<unsigned char>(host[i])];
+      if (c == 0) {
+        host_out.clear();
+        return false;
+      }
+      host_out[i] = c;
     }
   }
   if (!port_out.empty()) {
     auto port = parseDecimal(port_out);
-    if (!port || *port > 65535 || port_out.size() > 5) return false;
+    if (!port || *port > 65535 || port_out.size() > 5) {
+      host_out.clear();
+      return false;
+    }
   }
-  host_out.assign(host);
-  asciiLowerInPlace(host_out);
+  if (host.front() == '[') {
+    host_out.assign(host);
+    asciiLowerInPlace(host_out);
+  }
   return true;
 }
 
