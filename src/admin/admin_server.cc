@@ -140,6 +140,11 @@ void AdminServer::onRequest(evhttp_request* req) {
 }
 
 bool AdminServer::writeAllowed(evhttp_request* req) {
+  if (token_ == kRefuseAllWrites) {
+    reply(req, 403, "text/plain; charset=utf-8",
+          "writes are refused: the variable admin.token_env names is not set\n");
+    return false;
+  }
   if (token_.empty()) {
     if (loopback_) return true;
     reply(req, 403, "text/plain; charset=utf-8",

@@ -32,6 +32,12 @@ int workerCount(const Config& cfg) {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
+// The committed config's flag defaults (an admin override wins). Only for a config that is
+// about to be served: a reload that fails must leave every flag as it was.
+void applyFlagDefaults(RuntimeState& state, const Config& cfg) {
+  for (const auto& f : cfg.flags) state.applyFlagDefault(f.name, f.default_value);
+}
+
 bool sameLogSettings(const LogConfig& a, const LogConfig& b) {
   return a.access_enabled == b.access_enabled && a.access_path == b.access_path &&
          a.access_format == b.access_format;
@@ -74,6 +80,7 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options) {
   mutable_snap->generation = ++server->generation_;
   mutable_snap->access_log = AccessLog::create(snap->config().log);
   server->snapshot_ = snap;
+  applyFlagDefaults(*server->state_, snap->config());
   returnFreedMemory();
   server->main_loop_ = std::make_unique<EventLoop>();
   server->health_ = std::make_unique<HealthChecker>(*server->main_loop_, *server->state_);
@@ -86,25 +93,23 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options) {
 
 namespace {
 
+// The bearer token admin writes need, for start and every reload alike. A configured but
+// unset (or empty) variable must not fall back to "no token" (which allows loopback writes):
+// it yields AdminServer::kRefuseAllWrites, and every write is refused (403).
 std::string adminToken(const AdminConfig& admin) {
   if (admin.token_env.empty()) return {};
   const char* v = std::getenv(admin.token_env.c_str());
-  return v == nullptr ? std::string() : std::string(v);
+  if (v != nullptr && *v != '\0') return v;
+  log().warn("admin: {} is not set: admin writes are refused", admin.token_env);
+  return std::string(AdminServer::kRefuseAllWrites);
 }
 
 }  // namespace
 
 Status Server::openAdmin(const Config& cfg) {
   if (!cfg.admin.listen) return Status::ok();
-  if (!cfg.admin.token_env.empty() && adminToken(cfg.admin).empty()) {
-    log().warn("admin: {} is not set: admin writes are refused", cfg.admin.token_env);
-  }
-  std::string token = adminToken(cfg.admin);
-  if (!cfg.admin.token_env.empty() && token.empty()) {
-    // A configured but missing token must not fall back to "no token": refuse every write.
-    token = "\x01unset";
-  }
-  auto admin = AdminServer::create(*main_loop_, cfg.admin.listen->address, token, *this);
+  auto admin = AdminServer::create(*main_loop_, cfg.admin.listen->address, adminToken(cfg.admin),
+                                   *this);
   if (!admin) return admin.status();
   admin_ = std::move(*admin);
   return Status::ok();
@@ -300,6 +305,7 @@ bool Server::reload() {
     return false;
   }
   ++reloads_ok_;
+  applyFlagDefaults(*state_, snap->config());
   auto mutable_snap = std::const_pointer_cast<ConfigSnapshot>(snap);
   mutable_snap->generation = ++generation_;
   mutable_snap->access_log = sameLogSettings(snap->config().log, snapshot_->config().log)
