@@ -73,7 +73,7 @@ Result<std::unique_ptr<AdminServer>> AdminServer::create(EventLoop& loop,
                                                          const SocketAddress& address,
                                                          std::string token, AdminModel& model) {
   std::unique_ptr<AdminServer> s(new AdminServer(model));
-  auto fd = openListeningSocket(address, 128);
+  auto fd = openListeningSocket(address, 128, /*reuse_port=*/false);
   if (!fd) return Status::error("admin: " + fd.status().message());
   s->address_ = boundAddress(*fd);
   s->token_ = std::move(token);

@@ -130,20 +130,25 @@ Status Server::openListeners(const Config& cfg) {
     workers_.push_back(std::make_unique<Worker>(i, std::move(ctx)));
   }
   for (const auto& l : cfg.server.listen) {
-    Status st = openListener(l);
+    Status st = openListener(l, /*check_free=*/true);
     if (!st) return st;
   }
   return Status::ok();
 }
 
-Status Server::openListener(const ListenerConfig& l) {
+Status Server::openListener(const ListenerConfig& l, bool check_free) {
   if (l.tls) {
     return Status::error("listener " + l.text + ": TLS listeners are not supported by this build yet");
+  }
+  // Every socket of ours sets SO_REUSEPORT, so a process already on this address (of the same
+  // user) would silently share its connections with us: refuse to open it instead.
+  if (check_free) {
+    if (Status st = checkAddressFree(l.address); !st) return st;
   }
   SocketAddress addr = l.address;
   std::vector<int> fds;
   for (size_t i = 0; i < workers_.size(); ++i) {
-    auto fd = openListeningSocket(addr, 1024);
+    auto fd = openListeningSocket(addr, 1024, /*reuse_port=*/true);
     if (!fd) {
       for (int f : fds) close(f);
       return fd.status();
@@ -170,7 +175,11 @@ Status Server::reconcileListeners(const Config& cfg) {
   }
   size_t before = listeners_.size();
   for (const ListenerConfig* l : added) {
-    Status st = openListener(*l);
+    // An address that overlaps one of ours (0.0.0.0:80 edited to 127.0.0.1:80) is busy because
+    // of us: it shares the port with the listener the reload is about to close.
+    bool ours = false;
+    for (const auto& [text, a] : listeners_) ours = ours || listenAddressesOverlap(a, l->address);
+    Status st = openListener(*l, /*check_free=*/!ours);
     if (!st) {
       // Undo what this reload opened: the old listeners stay exactly as they were.
       while (listeners_.size() > before) {
