@@ -247,7 +247,7 @@ int Server::run() {
   log().info("detour started: {} worker(s), {} rule(s)", workers_.size(), snapshot_->table->size());
   if (options_.watch_config) {
     auto watch = ConfigWatch::start(*main_loop_, options_.config_path, std::chrono::milliseconds(200),
-                                    [this] {
+                                    std::chrono::milliseconds(1000), [this] {
                                       log().info("{} changed: reloading", options_.config_path);
                                       reload();
                                     });
