@@ -259,7 +259,9 @@ TEST(Reload, AFileThatKeepsChangingIsReloadedWithinTheMaximumDelay) {
       std::this_thread::sleep_for(50ms);
     }
   });
-  bool reloaded = d.waitForStderr("generation 2", 3s);  // while the writer still writes
+  // While the writer still writes (5 s). A reload may catch the file between truncate and
+  // write and fail; the next burst's, 1 s later, then succeeds.
+  bool reloaded = d.waitForStderr("generation 2", 4s);
   stop = true;
   writer.join();
   ASSERT_TRUE(reloaded) << d.stderrText();
