@@ -73,7 +73,7 @@ Result<std::unique_ptr<AdminServer>> AdminServer::create(EventLoop& loop,
                                                          const SocketAddress& address,
                                                          std::string token, AdminModel& model) {
   std::unique_ptr<AdminServer> s(new AdminServer(model));
-  auto fd = openListeningSocket(address, 128);
+  auto fd = openListeningSocket(address, 128, /*reuse_port=*/false);
   if (!fd) return Status::error("admin: " + fd.status().message());
   s->address_ = boundAddress(*fd);
   s->token_ = std::move(token);
@@ -140,6 +140,11 @@ void AdminServer::onRequest(evhttp_request* req) {
 }
 
 bool AdminServer::writeAllowed(evhttp_request* req) {
+  if (token_ == kRefuseAllWrites) {
+    reply(req, 403, "text/plain; charset=utf-8",
+          "writes are refused: the variable admin.token_env names is not set\n");
+    return false;
+  }
   if (token_.empty()) {
     if (loopback_) return true;
     reply(req, 403, "text/plain; charset=utf-8",

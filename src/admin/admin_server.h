@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "admin/metrics.h"
@@ -38,6 +39,9 @@ class AdminModel {
 class AdminServer {
  public:
   ~AdminServer();
+  // A token no request can present (it holds a control byte): every write is refused.
+  static constexpr std::string_view kRefuseAllWrites = "\x01refuse-all-writes";
+
   // Listens on `address`. `token` (may be empty) is the bearer token writes need; without one,
   // writes are allowed only when the admin address is loopback.
   static Result<std::unique_ptr<AdminServer>> create(EventLoop& loop, const SocketAddress& address,

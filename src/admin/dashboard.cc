@@ -122,9 +122,18 @@ function renderRules(rules) {
   }).join("");
 }
 
+// Flag switches are updated in place: a switch keeps its element (and focus, after a click)
+// but always shows the value the server has, unless a change of that flag is on its way.
+const pendingFlags = new Set();
+let flagWrites = 0;  // PUTs sent so far: an answer to /flags older than one of them is stale
 function renderFlags(flags) {
   const box = $("flags");
   const names = Object.keys(flags);
+  const inputs = [...box.querySelectorAll("input[data-flag]")];
+  if (names.length && inputs.length === names.length && inputs.every((el, i) => el.dataset.flag === names[i])) {
+    for (const el of inputs) if (!pendingFlags.has(el.dataset.flag)) el.checked = !!flags[el.dataset.flag];
+    return;
+  }
   if (!names.length) { box.innerHTML = '<div class="muted">no flags configured</div>'; return; }
   box.innerHTML = names.map((n) =>
     `<div class="flag"><span>${esc(n)}</span><label class="switch" title="${esc(n)}">` +
@@ -153,6 +162,21 @@ function renderPools(pools) {
 }
 
 async function setFlag(name, value, input) {
+  pendingFlags.add(name);
+  ++flagWrites;
+  try {
+    await putFlag(name, value, input);
+  } catch (e) {
+    input.checked = !value;
+    $("msg").className = "err";
+    $("msg").textContent = `could not set ${name}: admin API unreachable`;
+  } finally {
+    pendingFlags.delete(name);
+  }
+  refresh();
+}
+
+async function putFlag(name, value, input) {
   const headers = { "Content-Type": "text/plain" };
   if (token) headers.Authorization = "Bearer " + token;
   let res = await fetch("/flags/" + encodeURIComponent(name), { method: "PUT", headers, body: String(value) });
@@ -175,17 +199,17 @@ async function setFlag(name, value, input) {
     $("msg").className = "err";
     $("msg").textContent = `could not set ${name}: ${res.status} ${answer}`;
   }
-  refresh();
 }
 
 async function refresh() {
+  const writes = flagWrites;
   try {
     const [rules, flags, pools, metrics, ready] = await Promise.all([
       fetch("/rules").then((r) => r.json()), fetch("/flags").then((r) => r.json()),
       fetch("/pools").then((r) => r.json()), fetch("/metrics").then((r) => r.text()),
       fetch("/readyz").then(async (r) => { await r.text(); return r.status; })]);
     renderRules(rules);
-    if (!document.activeElement || !document.activeElement.dataset || !document.activeElement.dataset.flag) renderFlags(flags);
+    if (writes === flagWrites) renderFlags(flags);
     renderPools(pools);
     $("c-req").textContent = fmt(sumMetric(metrics, "detour_requests_total"));
     $("c-redir").textContent = fmt(sumMetric(metrics, "detour_redirects_total"));

@@ -19,6 +19,19 @@ void SocketAddress::setPort(uint16_t port) {
   if (family() == AF_INET6) reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port = htons(port);
 }
 
+bool isWildcardAddress(const SocketAddress& a) {
+  if (a.family() == AF_INET) {
+    return reinterpret_cast<const sockaddr_in*>(&a.storage)->sin_addr.s_addr == htonl(INADDR_ANY);
+  }
+  const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&a.storage);
+  return a.family() == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
+}
+
+bool listenAddressesOverlap(const SocketAddress& a, const SocketAddress& b) {
+  if (a.port() == 0 || a.port() != b.port() || a.family() != b.family()) return false;
+  return isWildcardAddress(a) || isWildcardAddress(b) || a.toString() == b.toString();
+}
+
 std::string SocketAddress::toString() const {
   char buf[INET6_ADDRSTRLEN] = {};
   if (family() == AF_INET) {

@@ -30,6 +30,13 @@ struct SocketAddress {
   static SocketAddress fromSockaddr(const sockaddr* sa, socklen_t len);
 };
 
+// True for 0.0.0.0 and [::] (any port).
+bool isWildcardAddress(const SocketAddress& a);
+// Whether two listen addresses would take the same connections: the same port (not 0) and
+// family (detour's IPv6 listeners are IPV6_V6ONLY), and the same address or a wildcard on
+// either side.
+bool listenAddressesOverlap(const SocketAddress& a, const SocketAddress& b);
+
 // "host:port" where host may be a DNS name; the port is required. Used for backends.
 struct HostPort {
   std::string host;  // without brackets for IPv6

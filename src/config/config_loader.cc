@@ -67,17 +67,20 @@ void readVersion(ConfigReporter& r, const ConfigValue& value, Config& config) {
   r.error(value.pos, "'version' must be 1 (got " + describePlain(node) + ")");
 }
 
-// An admin listener on a traffic listener's address would take its connections.
+// An admin listener on (or overlapping) a traffic listener's address would take its
+// connections, and answer the admin API on the traffic port.
 void checkAdminAddress(ConfigReporter& r, const Config& config) {
   if (!config.admin.listen) return;
   const ListenerConfig& admin = *config.admin.listen;
   for (const auto& listener : config.server.listen) {
-    if (listener.address.port() != 0 && listener.address.toString() == admin.address.toString()) {
-      r.error(admin.pos, "admin listen address " + quoteText(admin.text) +
-                             " is also a traffic listener (line " +
-                             std::to_string(listener.pos.line) + "): use another port");
-      return;
-    }
+    if (!listenAddressesOverlap(listener.address, admin.address)) continue;
+    bool same = listener.address.toString() == admin.address.toString();
+    r.error(admin.pos, "admin listen address " + quoteText(admin.text) +
+                           (same ? " is also a traffic listener"
+                                 : " overlaps the traffic listener " + quoteText(listener.text)) +
+                           " (line " + std::to_string(listener.pos.line) +
+                           "): use another port");
+    return;
   }
 }
 

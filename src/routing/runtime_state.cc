@@ -5,14 +5,21 @@ namespace detour {
 FlagCell* RuntimeState::flagCell(const std::string& name, bool initial) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = flags_.find(name);
-  if (it != flags_.end()) {
-    if (!it->second->overridden.load()) it->second->value.store(initial);
-    return it->second;
-  }
+  if (it != flags_.end()) return it->second;
   FlagCell& cell = flag_cells_.emplace_back();
   cell.value.store(initial);
   flags_.emplace(name, &cell);
   return &cell;
+}
+
+void RuntimeState::applyFlagDefault(const std::string& name, bool value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = flags_.find(name);
+  if (it == flags_.end()) {
+    FlagCell& cell = flag_cells_.emplace_back();
+    it = flags_.emplace(name, &cell).first;
+  }
+  if (!it->second->overridden.load()) it->second->value.store(value);
 }
 
 PoolCell* RuntimeState::poolCell(const std::string& name) {

@@ -35,10 +35,13 @@ struct BackendCell {
 
 class RuntimeState {
  public:
-  // Returns the cell for flag `name`, creating it with `initial` when new. For an existing cell
-  // that was not overridden at runtime, the value is reset to `initial` (the config's default
-  // or env value wins at reload). Thread-safe; called when compiling a table, never per request.
+  // Returns the cell for flag `name`, creating it with `initial` when new. An existing cell
+  // keeps its value: compiling a table (which may belong to a reload that fails later) changes
+  // no live flag. Thread-safe; called when compiling a table, never per request.
   FlagCell* flagCell(const std::string& name, bool initial);
+  // A config that sets flag `name`'s default to `value` was committed: the flag takes it unless
+  // it was set at runtime (an override survives reloads). Thread-safe.
+  void applyFlagDefault(const std::string& name, bool value);
   // Returns the cell for pool `name`, creating it (not down) when new. Thread-safe.
   PoolCell* poolCell(const std::string& name);
 

@@ -42,7 +42,8 @@ struct SnapshotOptions {
 
 // Loads `path`, validates, compiles against `state` and lints. Every error and warning goes to
 // `diags`. Returns null when there was an error (or a warning, with strict). Main thread (it
-// touches `state`'s flag cells); never throws.
+// may add flag and pool cells to `state` but changes no live value: the caller applies the
+// flag defaults with RuntimeState::applyFlagDefault once it serves the snapshot); never throws.
 std::shared_ptr<const ConfigSnapshot> buildSnapshot(const std::string& path, RuntimeState& state,
                                                     Diagnostics& diags,
                                                     const SnapshotOptions& opts = {});

@@ -32,6 +32,12 @@ int workerCount(const Config& cfg) {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
+// The committed config's flag defaults (an admin override wins). Only for a config that is
+// about to be served: a reload that fails must leave every flag as it was.
+void applyFlagDefaults(RuntimeState& state, const Config& cfg) {
+  for (const auto& f : cfg.flags) state.applyFlagDefault(f.name, f.default_value);
+}
+
 bool sameLogSettings(const LogConfig& a, const LogConfig& b) {
   return a.access_enabled == b.access_enabled && a.access_path == b.access_path &&
          a.access_format == b.access_format;
@@ -74,6 +80,7 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options) {
   mutable_snap->generation = ++server->generation_;
   mutable_snap->access_log = AccessLog::create(snap->config().log);
   server->snapshot_ = snap;
+  applyFlagDefaults(*server->state_, snap->config());
   returnFreedMemory();
   server->main_loop_ = std::make_unique<EventLoop>();
   server->health_ = std::make_unique<HealthChecker>(*server->main_loop_, *server->state_);
@@ -86,25 +93,23 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options) {
 
 namespace {
 
+// The bearer token admin writes need, for start and every reload alike. A configured but
+// unset (or empty) variable must not fall back to "no token" (which allows loopback writes):
+// it yields AdminServer::kRefuseAllWrites, and every write is refused (403).
 std::string adminToken(const AdminConfig& admin) {
   if (admin.token_env.empty()) return {};
   const char* v = std::getenv(admin.token_env.c_str());
-  return v == nullptr ? std::string() : std::string(v);
+  if (v != nullptr && *v != '\0') return v;
+  log().warn("admin: {} is not set: admin writes are refused", admin.token_env);
+  return std::string(AdminServer::kRefuseAllWrites);
 }
 
 }  // namespace
 
 Status Server::openAdmin(const Config& cfg) {
   if (!cfg.admin.listen) return Status::ok();
-  if (!cfg.admin.token_env.empty() && adminToken(cfg.admin).empty()) {
-    log().warn("admin: {} is not set: admin writes are refused", cfg.admin.token_env);
-  }
-  std::string token = adminToken(cfg.admin);
-  if (!cfg.admin.token_env.empty() && token.empty()) {
-    // A configured but missing token must not fall back to "no token": refuse every write.
-    token = "\x01unset";
-  }
-  auto admin = AdminServer::create(*main_loop_, cfg.admin.listen->address, token, *this);
+  auto admin = AdminServer::create(*main_loop_, cfg.admin.listen->address, adminToken(cfg.admin),
+                                   *this);
   if (!admin) return admin.status();
   admin_ = std::move(*admin);
   return Status::ok();
@@ -125,20 +130,25 @@ Status Server::openListeners(const Config& cfg) {
     workers_.push_back(std::make_unique<Worker>(i, std::move(ctx)));
   }
   for (const auto& l : cfg.server.listen) {
-    Status st = openListener(l);
+    Status st = openListener(l, /*check_free=*/true);
     if (!st) return st;
   }
   return Status::ok();
 }
 
-Status Server::openListener(const ListenerConfig& l) {
+Status Server::openListener(const ListenerConfig& l, bool check_free) {
   if (l.tls) {
     return Status::error("listener " + l.text + ": TLS listeners are not supported by this build yet");
+  }
+  // Every socket of ours sets SO_REUSEPORT, so a process already on this address (of the same
+  // user) would silently share its connections with us: refuse to open it instead.
+  if (check_free) {
+    if (Status st = checkAddressFree(l.address); !st) return st;
   }
   SocketAddress addr = l.address;
   std::vector<int> fds;
   for (size_t i = 0; i < workers_.size(); ++i) {
-    auto fd = openListeningSocket(addr, 1024);
+    auto fd = openListeningSocket(addr, 1024, /*reuse_port=*/true);
     if (!fd) {
       for (int f : fds) close(f);
       return fd.status();
@@ -165,7 +175,11 @@ Status Server::reconcileListeners(const Config& cfg) {
   }
   size_t before = listeners_.size();
   for (const ListenerConfig* l : added) {
-    Status st = openListener(*l);
+    // An address that overlaps one of ours (0.0.0.0:80 edited to 127.0.0.1:80) is busy because
+    // of us: it shares the port with the listener the reload is about to close.
+    bool ours = false;
+    for (const auto& [text, a] : listeners_) ours = ours || listenAddressesOverlap(a, l->address);
+    Status st = openListener(*l, /*check_free=*/!ours);
     if (!st) {
       // Undo what this reload opened: the old listeners stay exactly as they were.
       while (listeners_.size() > before) {
@@ -233,7 +247,7 @@ int Server::run() {
   log().info("detour started: {} worker(s), {} rule(s)", workers_.size(), snapshot_->table->size());
   if (options_.watch_config) {
     auto watch = ConfigWatch::start(*main_loop_, options_.config_path, std::chrono::milliseconds(200),
-                                    [this] {
+                                    std::chrono::milliseconds(1000), [this] {
                                       log().info("{} changed: reloading", options_.config_path);
                                       reload();
                                     });
@@ -300,6 +314,7 @@ bool Server::reload() {
     return false;
   }
   ++reloads_ok_;
+  applyFlagDefaults(*state_, snap->config());
   auto mutable_snap = std::const_pointer_cast<ConfigSnapshot>(snap);
   mutable_snap->generation = ++generation_;
   mutable_snap->access_log = sameLogSettings(snap->config().log, snapshot_->config().log)

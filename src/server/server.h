@@ -62,7 +62,9 @@ class Server final : public AdminModel {
   // Opens listeners the new config adds (all workers) and closes those it drops. Returns an
   // error, and changes nothing, when a new listener cannot be opened.
   Status reconcileListeners(const Config& cfg);
-  Status openListener(const ListenerConfig& l);
+  // Opens `l` on every worker. With `check_free`, first refuses an address another process
+  // already listens on (SO_REUSEPORT would otherwise let us share it silently).
+  Status openListener(const ListenerConfig& l, bool check_free);
   Status openAdmin(const Config& cfg);
   void reportBackend(const std::string& pool, const std::string& backend, bool ok);
   void writeReadyFile();

@@ -125,6 +125,10 @@ void HealthChecker::update(const ConfigSnapshot& snap) {
         e->backend = pool.backends[i].text;
         e->cell = state_.backendCell(pool.name, pool.backends[i].text);
         e->timer.reset(evtimer_new(loop_.base(), &HealthChecker::onTimerCb, e.get()));
+        // The cell outlives the entry: a backend removed while down and added again later
+        // finds it still down. The new entry starts up, and says so.
+        e->cell->up.store(e->health.up());
+        e->cell->recent_failures.store(0);
       }
       e->address = addrs[i];
       bool had_checks = e->check.has_value();
@@ -195,10 +199,11 @@ void HealthChecker::finishProbe(Entry& e, bool ok, const std::string& why) {
 void HealthChecker::record(Entry& e, bool ok, const std::string& why) {
   if (!ok) e.last_error = why;
   if (ok) e.cell->recent_failures.store(0);
-  if (!e.health.record(ok)) return;
+  bool changed = e.health.record(ok);
+  e.cell->up.store(e.health.up());  // also without a change: the cell follows the entry
+  if (!changed) return;
   ++transitions_;
   e.last_change_ms = unixMillis();
-  e.cell->up.store(e.health.up());
   if (e.health.up()) {
     e.cell->recent_failures.store(0);
     log().info("backend {} of pool {} is up", e.backend, e.pool);

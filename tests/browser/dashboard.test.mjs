@@ -1,6 +1,7 @@
 // The admin dashboard in headless Chromium: it shows the rules, hit counts and backend states
 // that this test's traffic produced; a click on a flag's switch flips the flag (a request then
-// gets the maintenance redirect); and the page requests nothing outside the admin address.
+// gets the maintenance redirect); a flag flipped elsewhere shows within a refresh; and the page
+// requests nothing outside the admin address (by the browser's own network log).
 // Run: node tests/browser/dashboard.test.mjs   (DASHBOARD_SCREENSHOT=file.png saves a picture)
 import assert from 'node:assert/strict';
 import { startBackend, startDetour } from './lib.mjs';
@@ -74,7 +75,18 @@ try {
   res = await fetch(`${base}/api/payments/1`, { redirect: 'manual' });
   assert.equal(res.status, 307);
   assert.equal(res.headers.get('location'), 'https://backup.example.com/api/payments/1');
-  assert.equal(await js("document.querySelector('input[data-flag=\"payments_maintenance\"]').checked"), true);
+  const checked = "document.querySelector('input[data-flag=\"payments_maintenance\"]').checked";
+  assert.equal(await js(checked), true);
+
+  // The flag flipped elsewhere (curl, another operator) shows within a refresh (2 s), also
+  // while the switch just clicked still has the focus.
+  assert.equal(await js("document.activeElement && document.activeElement.dataset.flag || ''"),
+    'payments_maintenance', 'the clicked switch has the focus (what used to freeze it)');
+  res = await fetch(`${adminBase}/flags/payments_maintenance`, { method: 'PUT', body: 'false' });
+  assert.equal(res.status, 200);
+  await waitUntil(async () => (await js(checked)) === false, 3500, 'the switch to show off');
+  res = await fetch(`${base}/api/payments/1`, { redirect: 'manual' });
+  assert.equal(res.status, 200);
 
   // Nothing outside the admin address was requested.
   const requested = await browser.requestedUrls();

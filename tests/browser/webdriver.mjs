@@ -1,6 +1,7 @@
 // A minimal W3C WebDriver client over Node's fetch, driving Debian's chromedriver and
 // chromium (packages chromium and chromium-driver): no npm package needed. Just what the tests
-// use: navigate, find, click, text, run a script, screenshot, and wait for a condition.
+// use: navigate, find, click, text, run a script, screenshot, the URLs requested, and wait for
+// a condition.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -45,7 +46,11 @@ export class Browser {
     const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'detour-chromium-'));
     const b = new Browser(driver, base, userDataDir);
     const res = await b.call('POST', '/session', {
-      capabilities: { alwaysMatch: { browserName: 'chrome', 'goog:chromeOptions': {
+      capabilities: { alwaysMatch: { browserName: 'chrome',
+        // The DevTools network events, for requestedUrls(): they list every request the page
+        // started, also those a Content-Security-Policy then blocked.
+        'goog:loggingPrefs': { performance: 'ALL' },
+        'goog:chromeOptions': {
         binary: process.env.CHROMIUM || '/usr/bin/chromium',
         // As the machine's notes require: no background traffic, no sandbox as root.
         args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -86,9 +91,22 @@ export class Browser {
   async screenshot(file) {
     fs.writeFileSync(file, Buffer.from(await this.call('GET', this.s('/screenshot')), 'base64'));
   }
-  // Every URL this page loaded or fetched (Resource Timing), plus the page itself.
+  // Every URL the browser started a request for since the session began (the page, its
+  // fetches, anything it references), from the DevTools Network.requestWillBeSent events of
+  // chromedriver's performance log. Unlike Resource Timing, this includes requests that were
+  // blocked (by the CSP, say) or failed. data: URLs load nothing and are left out, and so is
+  // what the browser's own pages (chrome://new-tab-page before the first goto) load.
   async requestedUrls() {
-    return this.run('return [location.href, ...performance.getEntriesByType("resource").map((e) => e.name)];');
+    const entries = await this.call('POST', this.s('/se/log'), { type: 'performance' });
+    this.seenUrls = this.seenUrls || [];
+    for (const e of entries) {
+      const m = JSON.parse(e.message).message;
+      if (m.method !== 'Network.requestWillBeSent') continue;
+      if (/^chrome(-untrusted)?:/.test(m.params.documentURL || '')) continue;
+      const url = m.params.request.url;
+      if (!url.startsWith('data:')) this.seenUrls.push(url);
+    }
+    return [...this.seenUrls];
   }
   async close() {
     try {

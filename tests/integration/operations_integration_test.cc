@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -71,13 +72,32 @@ rules:
 
 TEST(Reload, FiftyReloadsUnderLoadFailNoRequest) {
   FakeBackend backend("b1");
+  // The initial table differs from both valid files, so that "the table in force" can be told
+  // apart from "the table the process started with".
+  std::string init = configWith(backend.address(), "/init");
   std::string a = configWith(backend.address(), "/a");
   std::string b = configWith(backend.address(), "/b");
-  std::string bad = replaceAll(a, "redirect:", "redirekt:");
-  DetourProcess d(a, {}, 10s, {"--no-watch"});
+  // Derived from b, which is never the last valid file before it (a is): a bad file that
+  // changed anything would show as /b (or as a forward, if its /x rule were dropped). It loads
+  // as YAML and fails only at compile (an unknown flag), past the point where a file is read.
+  std::string bad = replaceAll(b, "code: 307 }", "code: 307 }\n    when: { flag: no_such_flag }");
+  ASSERT_NE(bad, b);
+  DetourProcess d(init, {}, 10s, {"--no-watch"});
   ASSERT_TRUE(d.ready());
+  // The Location of each table in the order it was committed: history[0] is the initial one.
+  std::mutex mu;
+  std::vector<std::string> history = {"/init"};
+  size_t confirmed = 0;  // index in history of the last reload seen logged
+  size_t signalled = 0;  // index of the last valid reload signalled (>= confirmed)
   std::atomic<bool> stop{false};
   std::atomic<int> ok{0}, failures{0};
+  std::mutex fail_mu;
+  std::string first_failure;
+  auto fail = [&](const std::string& why) {
+    std::lock_guard<std::mutex> lock(fail_mu);
+    if (first_failure.empty()) first_failure = why;
+    ++failures;
+  };
   std::vector<std::thread> clients;
   for (int t = 0; t < 4; ++t) {
     clients.emplace_back([&, t] {
@@ -90,23 +110,33 @@ TEST(Reload, FiftyReloadsUnderLoadFailNoRequest) {
                                          std::to_string(body.size()) + "\r\n\r\n" + body
                                    : "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: " +
                                          std::to_string(body.size()) + "\r\n\r\n" + body;
-        if (!c.send(req)) {
-          ++failures;
-          return;
+        size_t lo = 0;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          // In force at send time: the confirmed table, or the one before it (a worker may
+          // not have taken the newest snapshot yet).
+          lo = confirmed == 0 ? 0 : confirmed - 1;
         }
+        if (!c.send(req)) return fail("send failed");
         auto rs = parseResponses(c.readResponses(1, 5s));
-        if (rs.size() != 1) {
-          ++failures;
-          return;
+        if (rs.size() != 1) return fail("no answer to " + body);
+        if (!redirect) {
+          if (rs[0].status != 200 || rs[0].body != body) fail("echo: " + rs[0].raw);
+          else ++ok;
+          continue;
         }
-        // Every answer matches one of the tables that were in force.
-        bool good = redirect ? (rs[0].status == 307 && (rs[0].header("Location") == "/a" ||
-                                                        rs[0].header("Location") == "/b"))
-                             : (rs[0].status == 200 && rs[0].body == body);
-        if (good) {
+        // Every answer comes from a table in force between the send and the answer.
+        std::string location = rs[0].header("Location");
+        bool good = false;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          for (size_t k = lo; k <= signalled; ++k) good = good || history[k] == location;
+        }
+        if (rs[0].status == 307 && good) {
           ++ok;
         } else {
-          ++failures;
+          fail("POST /x: " + std::to_string(rs[0].status) + " Location " + location +
+               " (tables " + std::to_string(lo) + ".." + std::to_string(signalled) + ")");
         }
       }
     });
@@ -114,27 +144,39 @@ TEST(Reload, FiftyReloadsUnderLoadFailNoRequest) {
   int valid = 0, invalid = 0;
   for (int i = 0; i < 50; ++i) {
     const std::string& next = i % 3 == 2 ? bad : (i % 3 == 0 ? b : a);
+    bool is_bad = &next == &bad;
+    if (!is_bad) {
+      std::lock_guard<std::mutex> lock(mu);
+      history.push_back(&next == &a ? "/a" : "/b");
+      signalled = history.size() - 1;
+    }
     d.dir().write("detour.yaml", next);
     d.signal(SIGHUP);
-    if (&next == &bad) {
+    if (is_bad) {
       ++invalid;
-      ASSERT_TRUE(d.waitForStderr("reload failed", 5s));
       ASSERT_TRUE(eventually([&] { return countOf(d.stderrText(), "reload failed") == size_t(invalid); }, 5s));
+      // A bad file leaves the table as it was: the last valid one (a).
+      auto r = httpCall(d.port(), "GET", "/x");
+      ASSERT_EQ(r.status, 307) << i;
+      ASSERT_EQ(r.header("Location"), "/a") << i;
     } else {
       ++valid;
       ASSERT_TRUE(eventually([&] { return countOf(d.stderrText(), "reloaded ") == size_t(valid); }, 5s));
+      std::lock_guard<std::mutex> lock(mu);
+      confirmed = signalled;
     }
   }
   stop = true;
   for (auto& t : clients) t.join();
-  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(failures.load(), 0) << first_failure;
   EXPECT_GT(ok.load(), 100);
-  // The last reload (i = 49, valid: a) stands; a bad file in between changed nothing.
+  // The last reload (i = 49, valid: a) stands; one more bad file changes nothing.
   d.dir().write("detour.yaml", bad);
   d.signal(SIGHUP);
   ASSERT_TRUE(eventually([&] { return countOf(d.stderrText(), "reload failed") == size_t(invalid + 1); }, 5s));
   auto r = httpCall(d.port(), "GET", "/x");
   EXPECT_EQ(r.header("Location"), "/a");
+  EXPECT_NE(d.stderrText().find("no_such_flag"), std::string::npos);
   std::string metrics = httpCall(d.adminPort(), "GET", "/metrics").body;
   EXPECT_NE(metrics.find("detour_reloads_total{result=\"ok\"} " + std::to_string(valid)), std::string::npos);
   EXPECT_NE(metrics.find("detour_reloads_total{result=\"failed\"} " + std::to_string(invalid + 1)),
@@ -163,6 +205,99 @@ TEST(Reload, FileWatchFollowsAConfigMapSymlinkSwap) {
   ASSERT_TRUE(d.waitForStderr("generation 2", 5s)) << d.stderrText();
   EXPECT_EQ(httpCall(d.port(), "GET", "/x").header("Location"), "/second");
   EXPECT_EQ(countOf(d.stderrText(), "reloaded "), 1u);  // one burst, one reload
+}
+
+// Writes `content` to `path` in place (truncate and write: the same inode), as `vi -c 'set
+// backupcopy=yes'` or `cat > file` do.
+void writeInPlace(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+}
+
+// Other files changing in the config's folder (an access log, here a busy file) do not hold
+// the reload back: events are filtered by name.
+TEST(Reload, ActivityInTheConfigFolderDoesNotDelayTheWatch) {
+  FakeBackend backend("b1");
+  TempDir dir;
+  auto cfg = [&](const std::string& target) {
+    return replaceAll(configWith(backend.address(), target), "level: info", "level: debug");
+  };
+  std::string path = dir.write("detour.yaml", cfg("/first"));
+  DetourProcess d("", {}, 10s, {}, path);
+  ASSERT_TRUE(d.ready());
+  std::atomic<bool> stop{false};
+  std::thread noise([&] {
+    for (int i = 0; i < 1000 && !stop; ++i) {  // every 10 ms for up to 10 s
+      std::ofstream(dir.path() + "/access.log", std::ios::app) << "line " << i << "\n";
+      std::this_thread::sleep_for(10ms);
+    }
+  });
+  // The noise alone, for longer than the maximum debounce delay (1 s): it must not even wake
+  // the watch (which would log "content unchanged" at debug level).
+  std::this_thread::sleep_for(1500ms);
+  writeInPlace(path, cfg("/second"));
+  bool reloaded = d.waitForStderr("generation 2", 3s);
+  stop = true;
+  noise.join();
+  ASSERT_TRUE(reloaded) << d.stderrText();
+  EXPECT_EQ(httpCall(d.port(), "GET", "/x").header("Location"), "/second");
+  EXPECT_EQ(countOf(d.stderrText(), "content unchanged"), 0u) << d.stderrText();
+}
+
+// A config file rewritten again and again (every 50 ms, under the 200 ms quiet period) is
+// still reloaded: the debounce has a maximum delay.
+TEST(Reload, AFileThatKeepsChangingIsReloadedWithinTheMaximumDelay) {
+  FakeBackend backend("b1");
+  TempDir dir;
+  std::string path = dir.write("detour.yaml", configWith(backend.address(), "/first"));
+  DetourProcess d("", {}, 10s, {}, path);
+  ASSERT_TRUE(d.ready());
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; i < 100 && !stop; ++i) {  // up to 5 s
+      writeInPlace(path, configWith(backend.address(), "/second") + "# edit " + std::to_string(i) + "\n");
+      std::this_thread::sleep_for(50ms);
+    }
+  });
+  // While the writer still writes (5 s). A reload may catch the file between truncate and
+  // write and fail; the next burst's, 1 s later, then succeeds.
+  bool reloaded = d.waitForStderr("generation 2", 4s);
+  stop = true;
+  writer.join();
+  ASSERT_TRUE(reloaded) << d.stderrText();
+}
+
+// The config path is a symlink to a file in another folder (a checkout, /etc/alternatives):
+// an in-place edit of the target reloads; so does repointing the link, and then an edit of
+// the new target; and the old target's folder going away is survived.
+TEST(Reload, FileWatchFollowsASymlinkToAnotherFolder) {
+  FakeBackend backend("b1");
+  TempDir links, targets;
+  namespace fs = std::filesystem;
+  fs::create_directory(targets.path() + "/v1");
+  fs::create_directory(targets.path() + "/v2");
+  std::string t1 = targets.write("v1/real.yaml", configWith(backend.address(), "/one"));
+  std::string link = links.path() + "/detour.yaml";
+  fs::create_symlink(t1, link);
+  DetourProcess d("", {}, 10s, {}, link);
+  ASSERT_TRUE(d.ready());
+  EXPECT_EQ(httpCall(d.port(), "GET", "/x").header("Location"), "/one");
+
+  writeInPlace(t1, configWith(backend.address(), "/two"));
+  ASSERT_TRUE(d.waitForStderr("generation 2", 5s)) << d.stderrText();
+  EXPECT_EQ(httpCall(d.port(), "GET", "/x").header("Location"), "/two");
+
+  // Repoint the link atomically (ln -sfn does a rename too) to a file in another folder.
+  std::string t2 = targets.write("v2/real.yaml", configWith(backend.address(), "/three"));
+  fs::create_symlink(t2, links.path() + "/detour.yaml.tmp");
+  fs::rename(links.path() + "/detour.yaml.tmp", link);
+  ASSERT_TRUE(d.waitForStderr("generation 3", 5s)) << d.stderrText();
+  EXPECT_EQ(httpCall(d.port(), "GET", "/x").header("Location"), "/three");
+  fs::remove_all(targets.path() + "/v1");  // the old target's folder goes away
+
+  writeInPlace(t2, configWith(backend.address(), "/four"));
+  ASSERT_TRUE(d.waitForStderr("generation 4", 5s)) << d.stderrText();
+  EXPECT_EQ(httpCall(d.port(), "GET", "/x").header("Location"), "/four");
 }
 
 TEST(Reload, ListenersAddedAndRemoved) {
@@ -220,6 +355,81 @@ TEST(Drain, AnUploadInFlightCompletesAndTheProcessExitsZero) {
   EXPECT_EQ(rs[0].body, std::to_string(total));
   EXPECT_EQ(rs[0].header("Connection"), "close");
   EXPECT_EQ(d.stop(10s), 0);  // already stopping: waits for the exit status
+}
+
+// What is still open at timeouts.drain is closed and logged, and the exit status is 0.
+TEST(Drain, ARequestStillOpenAtTheDrainTimeoutIsClosedAndLogged) {
+  FakeBackend backend("b1");
+  std::string cfg = replaceAll(configWith(backend.address(), "/a"), "timeouts: { drain: 10s }",
+                               "timeouts: { drain: 500ms, upstream_response: 30s }");
+  DetourProcess d(cfg, {}, 10s, {"--no-watch"});
+  ASSERT_TRUE(d.ready());
+  RawClient c(d.port());
+  ASSERT_TRUE(c.send("GET /stall HTTP/1.1\r\nHost: h\r\n\r\n"));  // the backend never answers
+  ASSERT_TRUE(backend.waitForRequests(1, 5s));
+  auto t0 = std::chrono::steady_clock::now();
+  d.signal(SIGTERM);
+  ASSERT_TRUE(d.waitForStderr("draining", 5s));
+  EXPECT_TRUE(c.waitClosed(5s));
+  EXPECT_EQ(d.stop(10s), 0);
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(took, 400ms);  // it waited for the drain timeout...
+  EXPECT_LT(took, 5s);     // ...and not for the backend
+  EXPECT_NE(d.stderrText().find("drain timeout: closing 1 connection(s) still open"), std::string::npos)
+      << d.stderrText();
+}
+
+// A second detour on a traffic address the first one listens on does not start (SO_REUSEPORT
+// would let both bind and split the connections): it exits with a clear error.
+TEST(Listeners, ASecondInstanceOnTheSameAddressRefusesToStart) {
+  FakeBackend backend("b1");
+  DetourProcess first(configWith(backend.address(), "/a"), {}, 10s, {"--no-watch"});
+  ASSERT_TRUE(first.ready());
+  std::string taken = "127.0.0.1:" + std::to_string(first.port());
+  TempDir dir;
+  std::string cfg = dir.write("detour.yaml",
+      replaceAll(configWith(backend.address(), "/a"), "listen: [\"127.0.0.1:0\"", "listen: [\"" + taken + "\""));
+  std::string out;
+  int rc = runCommand("exec " + detourBinary() + " run --no-watch -c " + cfg, out, true, 10s);
+  EXPECT_NE(rc, 0) << out;
+  EXPECT_NE(out.find("cannot listen on " + taken + ": the address is already in use"), std::string::npos) << out;
+  // The first instance still has every connection.
+  EXPECT_EQ(httpCall(first.port(), "GET", "/x").header("Location"), "/a");
+}
+
+// Same for a listener a reload adds: the reload fails and names the address.
+TEST(Listeners, AReloadAddingAnAddressAnotherProcessHoldsFails) {
+  FakeBackend backend("b1");
+  DetourProcess other(configWith(backend.address(), "/other"), {}, 10s, {"--no-watch"});
+  ASSERT_TRUE(other.ready());
+  std::string taken = "127.0.0.1:" + std::to_string(other.port());
+  DetourProcess d(configWith(backend.address(), "/a"), {}, 10s, {"--no-watch"});
+  ASSERT_TRUE(d.ready());
+  d.dir().write("detour.yaml", configWith(backend.address(), "/b", ", \"" + taken + "\""));
+  d.signal(SIGHUP);
+  ASSERT_TRUE(d.waitForStderr("reload failed", 5s)) << d.stderrText();
+  EXPECT_NE(d.stderrText().find("cannot listen on " + taken + ": the address is already in use"),
+            std::string::npos) << d.stderrText();
+  EXPECT_EQ(httpCall(d.port(), "GET", "/x").header("Location"), "/a");
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(httpCall(other.port(), "GET", "/x").header("Location"), "/other") << i;
+  }
+}
+
+// The admin socket has no SO_REUSEPORT: an admin address another process holds fails the
+// start instead of sharing it.
+TEST(Listeners, AnAdminAddressAnotherProcessHoldsFailsTheStart) {
+  FakeBackend backend("b1");
+  DetourProcess first(configWith(backend.address(), "/a"), {}, 10s, {"--no-watch"});
+  ASSERT_TRUE(first.ready());
+  std::string taken = "127.0.0.1:" + std::to_string(first.adminPort());
+  TempDir dir;
+  std::string cfg = dir.write("detour.yaml",
+      replaceAll(configWith(backend.address(), "/a"), "listen: \"127.0.0.1:0\"", "listen: \"" + taken + "\""));
+  std::string out;
+  int rc = runCommand("exec " + detourBinary() + " run --no-watch -c " + cfg, out, true, 10s);
+  EXPECT_NE(rc, 0) << out;
+  EXPECT_NE(out.find("admin: cannot listen on " + taken), std::string::npos) << out;
 }
 
 TEST(Logs, Sigusr1ReopensARenamedAccessLog) {

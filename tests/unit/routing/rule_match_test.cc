@@ -238,6 +238,25 @@ TEST(RuleMatchWhen, OverriddenFlagKeepsItsValueAcrossRecompile) {
   EXPECT_EQ(matchName(*second, request("GET http://example.com/pay/x")), "maint-on");
 }
 
+// A reload compiles before it knows whether it will be served (its listeners may fail to
+// open): compiling changes no live flag; applying the committed defaults does.
+TEST(RuleMatchWhen, RecompileChangesNoFlagUntilTheDefaultsAreApplied) {
+  RuntimeState state;
+  auto first = compileOk(whenConfig(), state);
+  Config on = whenConfig();
+  on.flags[0].default_value = true;
+  auto second = compileOk(on, state);
+  ASSERT_TRUE(second);
+  EXPECT_FALSE(state.findFlag("maint")->value.load());
+  EXPECT_NE(matchName(*first, request("GET http://example.com/pay/x")), "maint-on");
+  state.applyFlagDefault("maint", true);
+  EXPECT_EQ(matchName(*second, request("GET http://example.com/pay/x")), "maint-on");
+  // An admin override wins over a later default.
+  state.findFlag("maint")->overridden.store(true);
+  state.applyFlagDefault("maint", false);
+  EXPECT_TRUE(state.findFlag("maint")->value.load());
+}
+
 // --- active: from <= now < until.
 
 struct ActiveCase {
