@@ -107,6 +107,10 @@ void appendDownstreamResponseHead(std::string& out, const MessageHead& resp,
     }
     if (isHopByHop(h.name) || (resp.connectionHas(h.name) && !isEndToEndEssential(h.name))) continue;
     if (opts.drop_chunked && equalsIgnoreCase(h.name, "transfer-encoding")) continue;
+    if (opts.drop_framing && (equalsIgnoreCase(h.name, "content-length") ||
+                              equalsIgnoreCase(h.name, "transfer-encoding"))) {
+      continue;
+    }
     appendLine(out, h.name, h.value);
   }
   out.append(opts.extra_lines);

@@ -36,6 +36,7 @@ struct DownstreamResponseOptions {
   bool close = false;          // send Connection: close
   bool keep_alive_10 = false;  // HTTP/1.0 client kept alive: Connection: keep-alive
   bool drop_chunked = false;   // the body is re-framed (decoded, delimited by close)
+  bool drop_framing = false;   // a 204: no Content-Length or Transfer-Encoding (RFC 9110 8.6)
   bool upgrade = false;        // a 101 answer: keep Upgrade, send Connection: upgrade
   std::string_view extra_lines;  // more header lines ending in CRLF (HSTS...)
 };

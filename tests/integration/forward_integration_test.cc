@@ -2,11 +2,20 @@
 // streaming both ways, keep-alive reuse, failures (502/504, aborted responses, clients that
 // leave), back-pressure with large bodies, WebSocket tunnels, and no leaked descriptors.
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "support/detour_process.h"
@@ -241,6 +250,35 @@ TEST_F(ForwardTest, NoContentAndNotModifiedHaveNoBody) {
   EXPECT_EQ(rs[0].status, 204);
   EXPECT_EQ(rs[1].status, 304);
   EXPECT_EQ(rs[2].body, "GET /z body=0");
+}
+
+// A 204 or 304 ends at its head even when the backend sends Content-Length or chunked with
+// it: the next request on the same client connection is answered (not held for a body that
+// never comes). A 204 loses the framing fields (RFC 9110 8.6); a 304 keeps its Content-Length.
+TEST_F(ForwardTest, NoContentAndNotModifiedWithFramingHeadersEndAtTheHead) {
+  for (const char* target : {"/status/304?cl=10", "/status/204?cl=10", "/status/304?te=1",
+                             "/status/204?te=1"}) {
+    RawClient c(port());
+    ASSERT_TRUE(c.send(std::string("GET ") + target + " HTTP/1.1\r\nHost: a\r\n\r\n"));
+    auto first = parseResponses(c.readResponses(1, 3s));
+    ASSERT_EQ(first.size(), 1u) << target;
+    bool no_content = std::string(target).find("204") != std::string::npos;
+    EXPECT_EQ(first[0].status, no_content ? 204 : 304) << target;
+    EXPECT_EQ(first[0].header("Connection"), "") << target;
+    if (no_content) {
+      EXPECT_FALSE(first[0].hasHeader("Content-Length")) << target;
+      EXPECT_FALSE(first[0].hasHeader("Transfer-Encoding")) << target;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(c.send("GET /after HTTP/1.1\r\nHost: a\r\n\r\n"));
+    std::string raw = c.readResponses(1, 3s);
+    auto second = parseResponses(raw);
+    ASSERT_EQ(second.size(), 1u) << target << ": " << raw;
+    EXPECT_EQ(second[0].status, 200) << target;
+    EXPECT_EQ(second[0].body, "GET /after body=0") << target;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 900ms) << target;  // upstream_response is 1s
+    EXPECT_FALSE(c.peerClosed()) << target;
+  }
 }
 
 TEST_F(ForwardTest, PipelinedForwardedRequestsAreAnsweredInOrder) {

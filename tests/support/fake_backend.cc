@@ -357,7 +357,11 @@ void FakeBackend::serve(int fd, int conn_id) {
       std::string body = req.method + " " + req.target + " body=" + std::to_string(req.body.size());
       std::string status = startsWith(t, "/status/") ? t.substr(8, 3) : "200";
       if (status == "204" || status == "304") {
-        resp = "HTTP/1.1 " + status + " X\r\n" + tag + "\r\n";
+        // ?cl=N / ?te=1: framing headers that a bodiless status must not be read by.
+        std::string framing;
+        if (!queryValue(t, "cl").empty()) framing += "Content-Length: " + queryValue(t, "cl") + "\r\n";
+        if (!queryValue(t, "te").empty()) framing += "Transfer-Encoding: chunked\r\n";
+        resp = "HTTP/1.1 " + status + " X\r\n" + tag + framing + "\r\n";
       } else {
         resp = "HTTP/1.1 " + status + " X\r\n" + tag + "Content-Length: " +
                std::to_string(body.size()) + "\r\n\r\n" + body;

@@ -25,6 +25,8 @@
 //                     arrives, without reading it
 //   /trickle          200 with a 200-byte body sent one byte every 10 ms
 //   /healthz          200 "ok"
+//   /status/NNN       that status; 204 and 304 without body (?cl=N adds Content-Length: N,
+//                     ?te=1 Transfer-Encoding: chunked, still without body)
 //   anything else     200, body "METHOD TARGET body=LEN"
 //
 // Every answer carries "X-Backend: NAME".

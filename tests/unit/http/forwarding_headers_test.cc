@@ -1,5 +1,5 @@
-// appendUpstreamRequestHead / appendDownstreamResponseHead: regressions found by the fuzzers
-// (tests/fuzz; inputs in tests/fuzz/corpus/*/crash-*).
+// appendUpstreamRequestHead / appendDownstreamResponseHead and asksWebSocketUpgrade: regressions
+// found by the fuzzers (tests/fuzz; inputs in tests/fuzz/corpus/*/crash-*) and by review.
 
 #include "http/forwarding_headers.h"
 
@@ -55,6 +55,18 @@ TEST(ForwardingHeadersFuzz, ConnectionNeverDropsFramingDownstream) {
     appendDownstreamResponseHead(out, h, {});
     EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n") << token;
   }
+}
+
+// A 204 never carries Content-Length or Transfer-Encoding to the client (RFC 9110 8.6).
+TEST(ForwardingHeadersResponse, NoContentDropsFraming) {
+  MessageHead h = head({{"Content-Length", "10"}, {"Transfer-Encoding", "chunked"}, {"ETag", "\"x\""}});
+  h.status = 204;
+  h.reason = "No Content";
+  DownstreamResponseOptions opts;
+  opts.drop_framing = true;
+  std::string out;
+  appendDownstreamResponseHead(out, h, opts);
+  EXPECT_EQ(out, "HTTP/1.1 204 No Content\r\nETag: \"x\"\r\n\r\n");
 }
 
 }  // namespace
