@@ -426,7 +426,16 @@ void DownstreamConnection::startForward(const RequestView& view) {
   target.append(path);
   target.append(view.query);
   std::string_view rid = h.find("x-request-id");
-  x().request_id = rid.empty() ? worker_.newRequestId() : std::string(rid);
+  // The id logged is the one the backend gets: set_headers', the client's, or a new one.
+  std::string_view configured_rid;
+  for (const auto& [name, value] : fwd.set_headers) {
+    if (equalsIgnoreCase(name, "x-request-id")) configured_rid = value;
+  }
+  if (!configured_rid.empty()) {
+    x().request_id = configured_rid;
+  } else {
+    x().request_id = rid.empty() ? worker_.newRequestId() : std::string(rid);
+  }
   bool trusted = false;
   for (const auto& cidr : server.trusted_proxies) trusted = trusted || cidr.contains(reinterpret_cast<const sockaddr*>(&peer_));
   std::string host_fallback = x().host.empty() ? listener_->address.toString() : x().host;

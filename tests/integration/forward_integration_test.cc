@@ -66,6 +66,11 @@ rules:
   - name: strip
     match: { path_prefix: /strip/ }
     forward: { pool: main, strip_prefix: /strip, set_headers: { X-Added: yes-1, Host: backend.internal } }
+  - name: set-forwarded
+    match: { path_prefix: /setfwd/ }
+    forward:
+      pool: main
+      set_headers: { X-Forwarded-For: 192.0.2.1, x-forwarded-proto: https, X-Forwarded-Host: set.example, X-Request-Id: set-id-1 }
   - name: pair
     match: { path_prefix: /pair/ }
     forward: { pool: pair }
@@ -127,6 +132,15 @@ std::string maskRequestId(std::string raw) {
   if (at == std::string::npos) return raw;
   size_t end = raw.find("\r\n", at);
   return raw.replace(at + 14, end - at - 14, "*");
+}
+
+// The access log line (stdout) that contains `needle`, waiting for it (deadline).
+std::string accessLine(const DetourProcess& d, const std::string& needle) {
+  if (!d.waitForStdout(needle, 5s)) return "";
+  std::string out = d.stdoutText();
+  size_t at = out.find(needle);
+  std::string line = out.substr(out.rfind('\n', at) + 1);
+  return line.substr(0, line.find('\n'));
 }
 
 TEST_F(ForwardTest, GetReachesTheBackendWithRewrittenHead) {
@@ -279,6 +293,44 @@ TEST_F(ForwardTest, NoContentAndNotModifiedWithFramingHeadersEndAtTheHead) {
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 900ms) << target;  // upstream_response is 1s
     EXPECT_FALSE(c.peerClosed()) << target;
   }
+}
+
+// set_headers naming X-Forwarded-For/-Proto/-Host or X-Request-Id replaces detour's own line:
+// each is sent once, as configured, whatever the client sent; the log carries that id.
+TEST_F(ForwardTest, SetHeadersReplaceTheGeneratedForwardingLines) {
+  RawClient c(port());
+  ASSERT_TRUE(c.send("GET /setfwd/x HTTP/1.1\r\nHost: shop\r\nX-Forwarded-For: 6.6.6.6\r\n"
+                     "X-Request-Id: client-id\r\nX-Forwarded-Host: forged\r\n\r\n"));
+  auto rs = parseResponses(c.readResponses(1));
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].status, 200);
+  ASSERT_TRUE(b1_->waitForRequests(1, 2s));
+  EXPECT_EQ(b1_->requests()[0].raw,
+            "GET /setfwd/x HTTP/1.1\r\n"
+            "Host: shop\r\n"
+            "X-Forwarded-For: 192.0.2.1\r\n"
+            "x-forwarded-proto: https\r\n"
+            "X-Forwarded-Host: set.example\r\n"
+            "X-Request-Id: set-id-1\r\n"
+            "\r\n");
+  std::string line = accessLine(*detour_, "\"target\":\"/setfwd/x\"");
+  EXPECT_NE(line.find("\"request_id\":\"set-id-1\""), std::string::npos) << line;
+}
+
+// An empty X-Request-Id counts as none: detour generates one, sends it instead of the empty
+// field, and logs the same id.
+TEST_F(ForwardTest, AnEmptyRequestIdIsReplacedByAGeneratedOne) {
+  RawClient c(port());
+  ASSERT_TRUE(c.send("GET /rid-empty HTTP/1.1\r\nHost: a\r\nX-Request-Id:\r\n\r\n"));
+  auto rs = parseResponses(c.readResponses(1));
+  ASSERT_EQ(rs.size(), 1u);
+  ASSERT_TRUE(b1_->waitForRequests(1, 2s));
+  auto req = b1_->requests()[0];
+  EXPECT_EQ(req.headerCount("X-Request-Id"), 1u) << req.raw;
+  std::string id = req.header("X-Request-Id");
+  EXPECT_EQ(id.size(), 32u) << req.raw;
+  std::string line = accessLine(*detour_, "\"target\":\"/rid-empty\"");
+  EXPECT_NE(line.find("\"request_id\":\"" + id + "\""), std::string::npos) << id << " in " << line;
 }
 
 TEST_F(ForwardTest, PipelinedForwardedRequestsAreAnsweredInOrder) {

@@ -57,6 +57,51 @@ TEST(ForwardingHeadersFuzz, ConnectionNeverDropsFramingDownstream) {
   }
 }
 
+UpstreamRequestContext context() {
+  UpstreamRequestContext ctx;
+  ctx.target = "/";
+  ctx.client_ip = "192.0.2.7";
+  ctx.scheme = "http";
+  ctx.host = "example.com";
+  return ctx;
+}
+
+// set_headers naming a field detour generates replaces detour's line (sent once, as set).
+TEST(ForwardingHeadersSetHeaders, ReplaceGeneratedForwardingFields) {
+  MessageHead h = head({{"Host", "example.com"},
+                        {"X-Forwarded-For", "6.6.6.6"},
+                        {"x-request-id", "from-client"}});
+  std::vector<std::pair<std::string, std::string>> set = {{"x-forwarded-for", "10.0.0.1"},
+                                                          {"X-Forwarded-Proto", "https"},
+                                                          {"X-Forwarded-Host", "h.example"},
+                                                          {"X-Request-Id", "fixed"}};
+  for (bool trusted : {false, true}) {
+    UpstreamRequestContext ctx = context();
+    ctx.peer_trusted = trusted;
+    ctx.set_headers = &set;
+    ctx.request_id = "generated";
+    std::string out;
+    appendUpstreamRequestHead(out, h, ctx);
+    EXPECT_EQ(out,
+              "POST / HTTP/1.1\r\nHost: example.com\r\nx-forwarded-for: 10.0.0.1\r\n"
+              "X-Forwarded-Proto: https\r\nX-Forwarded-Host: h.example\r\nX-Request-Id: fixed\r\n\r\n")
+        << trusted;
+  }
+}
+
+// A generated request id (the client sent none, or an empty one) replaces the client's field.
+TEST(ForwardingHeadersRequestId, AGeneratedIdReplacesAnEmptyOne) {
+  MessageHead h = head({{"Host", "example.com"}, {"X-Request-Id", ""}});
+  UpstreamRequestContext ctx = context();
+  ctx.request_id = "0123456789abcdef0123456789abcdef";
+  std::string out;
+  appendUpstreamRequestHead(out, h, ctx);
+  EXPECT_EQ(out,
+            "POST / HTTP/1.1\r\nHost: example.com\r\nX-Forwarded-For: 192.0.2.7\r\n"
+            "X-Forwarded-Proto: http\r\nX-Forwarded-Host: example.com\r\n"
+            "X-Request-Id: 0123456789abcdef0123456789abcdef\r\n\r\n");
+}
+
 // A 204 never carries Content-Length or Transfer-Encoding to the client (RFC 9110 8.6).
 TEST(ForwardingHeadersResponse, NoContentDropsFraming) {
   MessageHead h = head({{"Content-Length", "10"}, {"Transfer-Encoding", "chunked"}, {"ETag", "\"x\""}});
