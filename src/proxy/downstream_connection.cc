@@ -133,8 +133,8 @@ void DownstreamConnection::onEof() {
     forwarder_->onDownstreamEof();
     return;
   }
-  // The client closed its side. A response still queued may yet reach it; a request still
-  // in flight was given up on (nginx's 499): the forwarder and its upstream connection go.
+  // The client closed its side (reading stopped). A response still queued may yet reach it.
+  peer_eof_ = true;
   if (phase_ == Phase::kFlushClose && io_->pendingOutput() > 0) return;
   // Requests already complete in the input are still answered (a client may send its last
   // request and half-close at once).
@@ -144,6 +144,14 @@ void DownstreamConnection::onEof() {
     if (phase_ == Phase::kClosed) return;
     if (phase_ == Phase::kFlushClose || phase_ == Phase::kLinger) return;
   }
+  if (phase_ == Phase::kAwaitResponse && forwarder_) {
+    // The forwarded request is complete: EOF is a half-close, not a cancel (as HAProxy). The
+    // forward finishes, its response goes out, then the connection closes.
+    close_when_idle_ = true;
+    return;
+  }
+  // A request still arriving (or its forward) was given up on (nginx's 499): the forwarder
+  // and its upstream connection go.
   if (exchange_open_ && answer_pending_) flushAnswer(true);
   if (phase_ != Phase::kClosed && io_->pendingOutput() > 0 && !forwarder_) {
     beginClose();  // the exchange is logged when the connection closes
@@ -666,6 +674,10 @@ void DownstreamConnection::beginClose() {
 void DownstreamConnection::startLinger() {
   phase_ = Phase::kLinger;
   io_->shutdownWrite();
+  if (peer_eof_) {
+    closeNow();  // nothing more can come: no reason to linger
+    return;
+  }
   armTimer(TimerMode::kLinger);
 }
 

@@ -333,6 +333,49 @@ TEST_F(ForwardTest, AnEmptyRequestIdIsReplacedByAGeneratedOne) {
   EXPECT_NE(line.find("\"request_id\":\"" + id + "\""), std::string::npos) << id << " in " << line;
 }
 
+// A client that sends its whole request and then half-closes (shutdown(SHUT_WR)) still gets
+// the response, then the connection closes; the exchange is logged with the backend's status.
+TEST_F(ForwardTest, AHalfClosedClientStillGetsItsForwardedResponse) {
+  for (const std::string& req :
+       {std::string("GET /delay?ms=300&h=get HTTP/1.1\r\nHost: a\r\n\r\n"),
+        std::string("POST /delay?ms=300&h=post HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc")}) {
+    RawClient c(port());
+    ASSERT_TRUE(c.send(req));
+    c.shutdownWrite();
+    std::string raw = c.readAll(2s, 5s);
+    auto rs = parseResponses(raw);
+    ASSERT_EQ(rs.size(), 1u) << raw;
+    EXPECT_EQ(rs[0].status, 200);
+    EXPECT_EQ(rs[0].body, "delayed");
+    EXPECT_TRUE(c.peerClosed());
+    std::string target = req.substr(req.find(' ') + 1);
+    target = target.substr(0, target.find(' '));
+    std::string line = accessLine(*detour_, "\"target\":\"" + target + "\"");
+    EXPECT_NE(line.find("\"status\":200"), std::string::npos) << line;
+  }
+}
+
+// Half-closing while the request body is still arriving gives the request up: 499 in the log,
+// and the backend's connection closes with the request incomplete.
+TEST_F(ForwardTest, AHalfCloseMidBodyAbortsTheForward) {
+  size_t before = b1_->bytesReceived();
+  RawClient c(port());
+  ASSERT_TRUE(c.send("POST /sink?h=half HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n" +
+                     std::string(1000, 'u')));
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (b1_->bytesReceived() < before + 1000 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(5ms);
+  c.shutdownWrite();
+  EXPECT_TRUE(c.waitClosed(5s));
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (b1_->incompleteRequests() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(b1_->incompleteRequests(), 1u);
+  EXPECT_EQ(b1_->requestCount(), 0u);
+  std::string line = accessLine(*detour_, "\"target\":\"/sink?h=half\"");
+  EXPECT_NE(line.find("\"status\":499"), std::string::npos) << line;
+}
+
 TEST_F(ForwardTest, PipelinedForwardedRequestsAreAnsweredInOrder) {
   RawClient c(port());
   ASSERT_TRUE(c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\n"

@@ -310,6 +310,11 @@ void FakeBackend::serve(int fd, int conn_id) {
       sendAll(fd, "HTTP/1.1 200 OK\r\n" + tag +
                       "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
       break;
+    } else if (startsWith(t, "/delay")) {
+      auto until = std::chrono::steady_clock::now() +
+                   std::chrono::milliseconds(atoi(queryValue(t, "ms").c_str()));
+      while (!stopping_ && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(5ms);
+      resp = "HTTP/1.1 200 OK\r\n" + tag + "Content-Length: 7\r\n\r\ndelayed";
     } else if (startsWith(t, "/bad-chunk")) {
       sendAll(fd, "HTTP/1.1 200 OK\r\n" + tag + "Transfer-Encoding: chunked\r\n\r\nzz\r\nxx\r\n");
       break;

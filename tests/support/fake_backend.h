@@ -16,6 +16,7 @@
 //   /garbage          answers bytes that are not HTTP
 //   /cl-te            answers with both Content-Length and Transfer-Encoding
 //   /bad-chunk        a chunked answer with an invalid chunk size
+//   /delay?ms=M       200 "delayed" after M ms
 //   /slow-read?ms=M   reads the request body 4 KiB every M ms, then answers 200
 //   /continue         sends 100 Continue before reading the body (also done for any request
 //                     with Expect: 100-continue)
