@@ -41,6 +41,26 @@ bool isHopByHop(std::string_view name) {
          equalsIgnoreCase(name, "upgrade");
 }
 
+bool asksWebSocketUpgrade(const MessageHead& req) {
+  if (!req.upgrade) return false;
+  bool websocket = false;
+  for (const auto& h : req.headers) {
+    if (!equalsIgnoreCase(h.name, "upgrade")) continue;
+    std::string_view v = h.value;
+    while (true) {
+      size_t comma = v.find(',');
+      std::string_view token = trimOws(v.substr(0, comma));
+      if (!token.empty()) {
+        if (!equalsIgnoreCase(token, "websocket")) return false;
+        websocket = true;
+      }
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
+    }
+  }
+  return websocket;
+}
+
 void appendUpstreamRequestHead(std::string& out, const MessageHead& req,
                                const UpstreamRequestContext& ctx) {
   out.append(req.method);

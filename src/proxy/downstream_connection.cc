@@ -455,7 +455,7 @@ void DownstreamConnection::startForward(const RequestView& view) {
   ctx.host = host_fallback;
   ctx.request_id = rid.empty() ? std::string_view(x().request_id) : std::string_view();
   ctx.set_headers = &fwd.set_headers;
-  ctx.upgrade = h.upgrade && !h.find("upgrade").empty();
+  ctx.upgrade = asksWebSocketUpgrade(h);  // any other Upgrade is dropped: a plain request
   Forwarder::Request req;
   appendUpstreamRequestHead(req.head, h, ctx);
   req.has_body = h.hasBody();

@@ -376,6 +376,31 @@ TEST_F(ForwardTest, AHalfCloseMidBodyAbortsTheForward) {
   EXPECT_NE(line.find("\"status\":499"), std::string::npos) << line;
 }
 
+// h2c (and any Upgrade other than websocket) is not an upgrade detour forwards: Upgrade,
+// Connection and what Connection names (HTTP2-Settings) are dropped, the request is forwarded
+// as a plain one, and the answer is a plain response.
+TEST_F(ForwardTest, AnH2cUpgradeIsForwardedAsAPlainRequest) {
+  for (const char* upgrade : {"h2c", "websocket, h2c", "WebSocket/13"}) {
+    b1_->clear();
+    RawClient c(port());
+    ASSERT_TRUE(c.send(std::string("GET /plain HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                                   "Upgrade: ") + upgrade + "\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n"));
+    auto rs = parseResponses(c.readResponses(1));
+    ASSERT_EQ(rs.size(), 1u) << upgrade;
+    EXPECT_EQ(rs[0].status, 200) << upgrade;
+    EXPECT_EQ(rs[0].body, "GET /plain body=0") << upgrade;
+    ASSERT_TRUE(b1_->waitForRequests(1, 2s));
+    EXPECT_EQ(maskRequestId(b1_->requests()[0].raw),
+              "GET /plain HTTP/1.1\r\n"
+              "Host: a\r\n"
+              "X-Forwarded-For: 127.0.0.1\r\n"
+              "X-Forwarded-Proto: http\r\n"
+              "X-Forwarded-Host: a\r\n"
+              "X-Request-Id: *\r\n"
+              "\r\n") << upgrade;
+  }
+}
+
 TEST_F(ForwardTest, PipelinedForwardedRequestsAreAnsweredInOrder) {
   RawClient c(port());
   ASSERT_TRUE(c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\n"
@@ -814,6 +839,56 @@ TEST(ForwardBalance, LeastConnAvoidsTheBusyBackend) {
     auto r = httpCall(d.port(), "GET", "/x" + std::to_string(i));
     ASSERT_EQ(r.status, 200);
     EXPECT_NE(r.header("X-Backend"), stalled) << i;
+  }
+}
+
+}  // namespace
+}  // namespace detour::test
+
+namespace detour::test {
+namespace {
+
+std::string oneBackendConfig(const FakeBackend& b, const std::string& server_extra = "",
+                             const std::string& log = "{ level: info, access: off }") {
+  return R"(version: 1
+server:
+  listen: ["127.0.0.1:0"]
+  workers: 1
+  timeouts: { upstream_connect: 1s, upstream_response: 5s, idle: 10s })" +
+         server_extra + R"(
+log: )" + log + R"(
+pools:
+  app: { backends: [")" + b.address() + R"("] }
+rules:
+  - name: app
+    forward: { pool: app }
+)";
+}
+
+// A backend answering 101 to a request that was not a WebSocket upgrade (h2c, or no Upgrade
+// at all): 502, never a tunnel, and that upstream connection is closed.
+TEST(ForwardUpgrade, A101ToARequestThatIsNotAWebSocketUpgradeIs502) {
+  for (const char* extra : {"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n",
+                            ""}) {
+    FakeBackend b("b1");
+    DetourProcess d(oneBackendConfig(b));
+    ASSERT_TRUE(d.ready());
+    std::string raw;
+    {
+      RawClient c(d.port());
+      ASSERT_TRUE(c.send(std::string("GET /ws HTTP/1.1\r\nHost: h\r\n") + extra + "\r\n"));
+      raw = c.readResponses(1, 3s);
+    }
+    auto rs = parseResponses(raw);
+    ASSERT_EQ(rs.size(), 1u) << raw;
+    EXPECT_EQ(rs[0].status, 502) << raw;
+    ASSERT_TRUE(b.waitForRequests(1, 2s));
+    EXPECT_FALSE(b.requests()[0].hasHeader("Upgrade"));
+    auto deadline = std::chrono::steady_clock::now() + 3s;
+    while (b.openConnections() > 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(5ms);
+    EXPECT_EQ(b.openConnections(), 0u) << "the upstream connection that sent 101 is still open";
+    EXPECT_EQ(d.stop(), 0);
   }
 }
 

@@ -66,6 +66,53 @@ UpstreamRequestContext context() {
   return ctx;
 }
 
+// Only an upgrade to websocket alone is one: h2c, or a list that lets the backend pick h2c,
+// would turn into a tunnel that carries requests past the rule table (h2c smuggling).
+TEST(ForwardingHeadersUpgrade, OnlyWebSocketIsAnUpgrade) {
+  struct Case {
+    std::vector<HeaderView> upgrade;
+    bool expected;
+  };
+  std::vector<Case> cases = {
+      {{{"Upgrade", "websocket"}}, true},
+      {{{"Upgrade", "WebSocket"}}, true},
+      {{{"Upgrade", " websocket , websocket"}}, true},
+      {{{"Upgrade", "h2c"}}, false},
+      {{{"Upgrade", "websocket, h2c"}}, false},
+      {{{"Upgrade", "websocket"}, {"Upgrade", "h2c"}}, false},
+      {{{"Upgrade", "websocket/13"}}, false},
+      {{{"Upgrade", ""}}, false},
+      {{}, false},
+  };
+  for (const auto& c : cases) {
+    std::vector<HeaderView> fields = {{"Host", "example.com"}, {"Connection", "Upgrade"}};
+    fields.insert(fields.end(), c.upgrade.begin(), c.upgrade.end());
+    MessageHead h = head(fields);
+    h.upgrade = true;
+    std::string text = c.upgrade.empty() ? "(none)" : std::string(c.upgrade[0].value);
+    EXPECT_EQ(asksWebSocketUpgrade(h), c.expected) << text;
+    h.upgrade = false;  // no Connection: upgrade (the parser's flag)
+    EXPECT_FALSE(asksWebSocketUpgrade(h)) << text;
+  }
+}
+
+// A request that is not forwarded as an upgrade loses Upgrade, Connection and the fields
+// Connection names.
+TEST(ForwardingHeadersUpgrade, ANonWebSocketUpgradeIsStripped) {
+  MessageHead h = head({{"Host", "example.com"},
+                        {"Connection", "Upgrade, HTTP2-Settings"},
+                        {"Upgrade", "h2c"},
+                        {"HTTP2-Settings", "AAMAAABkAARAAAAAAAIAAAAA"}});
+  h.upgrade = true;
+  UpstreamRequestContext ctx = context();
+  ctx.upgrade = asksWebSocketUpgrade(h);
+  std::string out;
+  appendUpstreamRequestHead(out, h, ctx);
+  EXPECT_EQ(out,
+            "POST / HTTP/1.1\r\nHost: example.com\r\nX-Forwarded-For: 192.0.2.7\r\n"
+            "X-Forwarded-Proto: http\r\nX-Forwarded-Host: example.com\r\n\r\n");
+}
+
 // set_headers naming a field detour generates replaces detour's line (sent once, as set).
 TEST(ForwardingHeadersSetHeaders, ReplaceGeneratedForwardingFields) {
   MessageHead h = head({{"Host", "example.com"},
