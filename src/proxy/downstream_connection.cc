@@ -271,6 +271,7 @@ void DownstreamConnection::onHeadComplete() {
   x().forward_pool.clear();
   x().request_id.clear();
   status_ = 0;
+  https_ = listener_->tls;
   answer_pending_ = true;
   phase_ = parser_->head().hasBody() ? Phase::kBody : Phase::kHead;
   routeRequest();
@@ -382,6 +383,7 @@ void DownstreamConnection::routeRequest() {
       }
     }
   }
+  https_ = view.scheme == Scheme::kHttps;  // logged: the scheme the rules saw
   view.host = x().host;
   view.port = port;
   view.path = target.path;
@@ -637,7 +639,10 @@ void DownstreamConnection::endExchange() {
   AccessRecord rec;
   rec.time = x().started_wall;
   rec.client = peer_ip_;
-  rec.scheme = listener_->tls ? "https" : "http";
+  // The scheme the rules saw (a trusted proxy's X-Forwarded-Proto counts) and the listener's
+  // port ({port} when Host has none): what `detour diff --replay` needs to decide again.
+  rec.scheme = (h != nullptr ? https_ : listener_->tls) ? "https" : "http";
+  rec.listener_port = listener_->address.port();
   rec.status = status_;
   rec.bytes_in = exchange_bytes_in_;
   rec.bytes_out = exchange_bytes_out_;

@@ -892,5 +892,54 @@ TEST(ForwardUpgrade, A101ToARequestThatIsNotAWebSocketUpgradeIs502) {
   }
 }
 
+// The access log records the scheme the rules saw (a trusted proxy's X-Forwarded-Proto) and the
+// listener's port, so that `detour diff --replay` decides each logged request as detour did:
+// here the new table redirects plain-http requests to https://secure.example:{port}.
+TEST(ForwardAccessLog, ReplayUsesTheEffectiveSchemeAndTheListenerPort) {
+  TempDir dir;
+  for (const char* format : {"json", "combined"}) {
+    std::string log_path = dir.path() + "/access-" + format + ".log";
+    std::string old_cfg = std::string(R"(version: 1
+server: { listen: ["127.0.0.1:0"], workers: 1, trusted_proxies: ["127.0.0.1/32"] }
+log: { level: warn, access: { path: ")") + log_path + "\", format: " + format + R"( } }
+rules:
+  - name: status
+    match: { path_prefix: /status }
+    respond: { status: 200, body: "ok" }
+)";
+    std::string new_cfg = old_cfg;
+    new_cfg.replace(new_cfg.find("  - name: status"), 0,
+                    "  - name: to-https\n    match: { scheme: http }\n"
+                    "    redirect: { to: \"https://secure.example:{port}{uri}\" }\n");
+    int listener_port = 0;
+    {
+      DetourProcess d(old_cfg);
+      ASSERT_TRUE(d.ready());
+      listener_port = d.port();
+      for (const char* extra : {"X-Forwarded-Proto: https\r\n", ""}) {
+        RawClient c(d.port());
+        ASSERT_TRUE(c.send(std::string("GET /status?via=") + (*extra ? "proxy" : "plain") +
+                           " HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n" + extra + "\r\n"));
+        auto rs = parseResponses(c.readResponses(1));
+        ASSERT_EQ(rs.size(), 1u);
+        ASSERT_EQ(rs[0].status, 200);
+      }
+      EXPECT_EQ(d.stop(), 0);  // drains; the access log is written out
+    }
+    std::string old_path = dir.write("old.yaml", old_cfg);
+    std::string new_path = dir.write("new.yaml", new_cfg);
+    std::string out;
+    int rc = runCommand("'" + detourBinary() + "' diff -c '" + old_path + "' -c '" + new_path +
+                            "' --replay '" + log_path + "' 2>&1", out);
+    EXPECT_EQ(rc, 1) << out;
+    // Only the plain request changes; the one that came through the proxy as https does not.
+    EXPECT_NE(out.find("replay: 2 line(s), 0 unreadable, 2 distinct request(s), 1 change outcome (1 request(s))"),
+              std::string::npos) << format << "\n" << out;
+    EXPECT_NE(out.find("https://secure.example:" + std::to_string(listener_port) + "/status?via=plain"),
+              std::string::npos) << format << "\n" << out;
+    EXPECT_EQ(out.find("via=proxy"), std::string::npos) << format << "\n" << out;
+  }
+}
+
 }  // namespace
 }  // namespace detour::test
