@@ -47,6 +47,7 @@ server:
   workers: 1
   trusted_proxies: ["TRUSTED"]
   timeouts: { header: 2s, idle: 5s, upstream_connect: 1s, upstream_response: 1s }
+admin: { listen: "127.0.0.1:0" }
 log:
   level: info
   access: { path: stdout, format: json }
@@ -141,6 +142,14 @@ std::string accessLine(const DetourProcess& d, const std::string& needle) {
   size_t at = out.find(needle);
   std::string line = out.substr(out.rfind('\n', at) + 1);
   return line.substr(0, line.find('\n'));
+}
+
+// The value of one Prometheus sample (exact name and labels), 0 when absent.
+double metricValue(int admin_port, const std::string& sample) {
+  std::string text = httpCall(admin_port, "GET", "/metrics").body;
+  size_t at = text.find("\n" + sample + " ");
+  if (at == std::string::npos) return 0;
+  return std::stod(text.substr(at + sample.size() + 2));
 }
 
 TEST_F(ForwardTest, GetReachesTheBackendWithRewrittenHead) {
@@ -333,6 +342,15 @@ TEST_F(ForwardTest, AnEmptyRequestIdIsReplacedByAGeneratedOne) {
   EXPECT_NE(line.find("\"request_id\":\"" + id + "\""), std::string::npos) << id << " in " << line;
 }
 
+// Hop-by-hop fields of the backend's response (those Connection names, Keep-Alive,
+// Proxy-Connection, TE, Upgrade) never reach the client: the exact head on the wire.
+TEST_F(ForwardTest, HopByHopFieldsOfTheResponseAreRemoved) {
+  RawClient c(port());
+  ASSERT_TRUE(c.send("GET /hop-response HTTP/1.1\r\nHost: a\r\n\r\n"));
+  std::string raw = c.readResponses(1);
+  EXPECT_EQ(raw, "HTTP/1.1 200 OK\r\nX-Backend: b1\r\nX-End: kept\r\nContent-Length: 2\r\n\r\nok");
+}
+
 // A client that sends its whole request and then half-closes (shutdown(SHUT_WR)) still gets
 // the response, then the connection closes; the exchange is logged with the backend's status.
 TEST_F(ForwardTest, AHalfClosedClientStillGetsItsForwardedResponse) {
@@ -401,6 +419,37 @@ TEST_F(ForwardTest, AnH2cUpgradeIsForwardedAsAPlainRequest) {
   }
 }
 
+// A malformed response on a connection the backend keeps open: 502, and that connection is
+// never used again (the next request goes out on a new one).
+TEST(ForwardMalformed, AConnectionThatAnsweredGarbageIsNeverReused) {
+  FakeBackend b("b1");
+  DetourProcess d(std::string(R"(version: 1
+server:
+  listen: ["127.0.0.1:0"]
+  workers: 1
+  timeouts: { upstream_connect: 1s, upstream_response: 2s }
+log: { level: info, access: off }
+pools:
+  app: { backends: [")") + b.address() + R"("], keepalive: 4 }
+rules:
+  - name: app
+    forward: { pool: app }
+)");
+  ASSERT_TRUE(d.ready());
+  RawClient c(d.port());
+  for (const char* target : {"/first", "/cl-te-keep", "/next"}) {
+    ASSERT_TRUE(c.send(std::string("GET ") + target + " HTTP/1.1\r\nHost: h\r\n\r\n"));
+    auto rs = parseResponses(c.readResponses(1));
+    ASSERT_EQ(rs.size(), 1u) << target;
+    EXPECT_EQ(rs[0].status, std::string(target) == "/cl-te-keep" ? 502 : 200) << target;
+  }
+  auto reqs = b.requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[1].connection, reqs[0].connection);  // the idle connection was reused...
+  EXPECT_NE(reqs[2].connection, reqs[1].connection);  // ...but not after it sent garbage
+  EXPECT_EQ(b.connections(), 2);
+}
+
 TEST_F(ForwardTest, PipelinedForwardedRequestsAreAnsweredInOrder) {
   RawClient c(port());
   ASSERT_TRUE(c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\n"
@@ -457,12 +506,22 @@ TEST_F(ForwardTest, RoundRobinAlternatesBackends) {
 }
 
 TEST_F(ForwardTest, RefusedBackendFailsOverToTheNext) {
+  // The dead backend comes first in the pool and is tried first: its refused connect is
+  // counted, and the request then reaches b1 whole.
+  const std::string refused = "detour_upstream_errors_total{pool=\"dead-first\",backend=\"" + *dead_ +
+                              "\",kind=\"connect_failed\"}";
+  double before = metricValue(detour_->adminPort(), refused);
   RawClient c(port());
   ASSERT_TRUE(c.send("POST /failover/x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"));
   auto rs = parseResponses(c.readResponses(1));
   ASSERT_EQ(rs.size(), 1u);
   EXPECT_EQ(rs[0].status, 200);
   EXPECT_EQ(rs[0].body, "POST /failover/x body=5");
+  EXPECT_EQ(rs[0].header("X-Backend"), "b1");
+  EXPECT_EQ(metricValue(detour_->adminPort(), refused), before + 1);
+  auto reqs = b1_->requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].body, "hello");
 }
 
 TEST_F(ForwardTest, NoReachableBackendIs502AndTheConnectionServesOn) {
@@ -646,24 +705,6 @@ TEST_F(ForwardTest, LargeUploadAndDownloadStreamInBoundedMemory) {
   constexpr long kLimitKib = 32 * 1024;
 #endif
   EXPECT_LT(hwm, kLimitKib) << "peak RSS " << hwm << " KiB";
-}
-
-TEST_F(ForwardTest, SlowReaderKeepsMemoryFlat) {
-  RawClient c(port());
-  ASSERT_TRUE(c.send("GET /big?bytes=" + std::to_string(64u << 20) + " HTTP/1.1\r\nHost: a\r\n\r\n"));
-  char buf[16384];
-  long rss_early = 0;
-  long rss_max = 0;
-  for (int i = 0; i < 100; ++i) {
-    ssize_t n = recv(c.fd(), buf, sizeof buf, 0);
-    ASSERT_GT(n, 0);
-    std::this_thread::sleep_for(10ms);
-    long rss = vmKib(detour_->pid(), "VmRSS");
-    if (i == 10) rss_early = rss;
-    rss_max = std::max(rss_max, rss);
-  }
-  // The backend is far ahead of the reader; detour holds only its watermarks' worth.
-  EXPECT_LT(rss_max - rss_early, 4 * 1024) << "RSS grew from " << rss_early << " to " << rss_max;
 }
 
 }  // namespace
@@ -865,6 +906,30 @@ rules:
 )";
 }
 
+// Behind a trusted proxy (127.0.0.1/32 here) its X-Forwarded-For is extended with the peer, and
+// its X-Forwarded-Proto and X-Forwarded-Host are kept: the exact bytes at the backend.
+TEST(ForwardTrustedProxy, ForwardingFieldsFromATrustedPeerAreKeptAndExtended) {
+  FakeBackend b("b1");
+  DetourProcess d(oneBackendConfig(b, "\n  trusted_proxies: [\"127.0.0.1/32\"]"));
+  ASSERT_TRUE(d.ready());
+  RawClient c(d.port());
+  ASSERT_TRUE(c.send("GET /t HTTP/1.1\r\nHost: shop\r\nX-Forwarded-For: 1.2.3.4\r\n"
+                     "X-Forwarded-Proto: https\r\nX-Forwarded-Host: orig.example\r\n"
+                     "X-Request-Id: rid-7\r\n\r\n"));
+  auto rs = parseResponses(c.readResponses(1));
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].status, 200);
+  ASSERT_TRUE(b.waitForRequests(1, 2s));
+  EXPECT_EQ(b.requests()[0].raw,
+            "GET /t HTTP/1.1\r\n"
+            "Host: shop\r\n"
+            "X-Request-Id: rid-7\r\n"
+            "X-Forwarded-For: 1.2.3.4, 127.0.0.1\r\n"
+            "X-Forwarded-Proto: https\r\n"
+            "X-Forwarded-Host: orig.example\r\n"
+            "\r\n");
+}
+
 // A backend answering 101 to a request that was not a WebSocket upgrade (h2c, or no Upgrade
 // at all): 502, never a tunnel, and that upstream connection is closed.
 TEST(ForwardUpgrade, A101ToARequestThatIsNotAWebSocketUpgradeIs502) {
@@ -890,6 +955,147 @@ TEST(ForwardUpgrade, A101ToARequestThatIsNotAWebSocketUpgradeIs502) {
     EXPECT_EQ(b.openConnections(), 0u) << "the upstream connection that sent 101 is still open";
     EXPECT_EQ(d.stop(), 0);
   }
+}
+
+// A loopback listener whose accept queue is full: the kernel drops further SYNs, so a connect
+// to it hangs (SYN_SENT) until the connector gives up. Loopback only, no routing tricks.
+class HangingListener {
+ public:
+  HangingListener() {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+    bind(fd_, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
+    listen(fd_, 0);
+    socklen_t len = sizeof sin;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&sin), &len);
+    port_ = ntohs(sin.sin_port);
+    for (int i = 0; i < 8 && !hanging_; ++i) {  // connect until one no longer completes
+      int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      connect(c, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
+      fillers_.push_back(c);
+      pollfd p{c, POLLOUT, 0};
+      hanging_ = poll(&p, 1, 300) == 0;
+    }
+  }
+  ~HangingListener() {
+    for (int c : fillers_) close(c);
+    close(fd_);
+  }
+  bool hanging() const { return hanging_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  bool hanging_ = false;
+  std::vector<int> fillers_;
+};
+
+// upstream_connect bounds a connect that hangs: the next backend gets the request, or 502 when
+// there is none; both well within a second or two.
+TEST(ForwardConnectTimeout, AHangingConnectMovesOnToTheNextBackendElse502) {
+  HangingListener hang;
+  ASSERT_TRUE(hang.hanging()) << "could not make a loopback connect hang";
+  FakeBackend b("b1");
+  DetourProcess d(R"(version: 1
+server:
+  listen: ["127.0.0.1:0"]
+  workers: 1
+  timeouts: { upstream_connect: 300ms, upstream_response: 5s }
+admin: { listen: "127.0.0.1:0" }
+log: { level: info, access: off }
+pools:
+  hang-first: { backends: [")" + hang.address() + "\", \"" + b.address() + R"("] }
+  hang-only: { backends: [")" + hang.address() + R"("] }
+rules:
+  - name: only
+    match: { path_prefix: /only/ }
+    forward: { pool: hang-only }
+  - name: first
+    forward: { pool: hang-first }
+)");
+  ASSERT_TRUE(d.ready());
+  const std::string timed_out = "detour_upstream_errors_total{pool=\"hang-first\",backend=\"" +
+                                hang.address() + "\",kind=\"connect_timeout\"}";
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = httpCall(d.port(), "POST", "/x", "body-1");
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("X-Backend"), "b1");
+  EXPECT_EQ(r.body, "POST /x body=6");
+  EXPECT_GE(took, 250ms);  // the hanging backend was tried first, for upstream_connect
+  EXPECT_LT(took, 2s);
+  EXPECT_EQ(metricValue(d.adminPort(), timed_out), 1);
+  t0 = std::chrono::steady_clock::now();
+  r = httpCall(d.port(), "GET", "/only/x");
+  took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(r.status, 502);
+  EXPECT_GE(took, 250ms);
+  EXPECT_LT(took, 2s);
+  EXPECT_EQ(d.stop(), 0);
+}
+
+#ifdef DETOUR_SANITIZED
+constexpr long kStallGrowthKib = 32 * 1024;  // shadow memory and quarantine
+#else
+constexpr long kStallGrowthKib = 16 * 1024;
+#endif
+
+// Samples detour's VmRSS for `window` and returns the largest value seen.
+long maxRssOver(pid_t pid, std::chrono::milliseconds window) {
+  long rss_max = 0;
+  auto until = std::chrono::steady_clock::now() + window;
+  while (std::chrono::steady_clock::now() < until) {
+    rss_max = std::max(rss_max, vmKib(pid, "VmRSS"));
+    std::this_thread::sleep_for(50ms);
+  }
+  return rss_max;
+}
+
+// A client that stops reading a 128 MiB download: the backend is stalled by back-pressure and
+// detour's RSS stays within its watermarks' worth of the baseline taken before the request.
+TEST(ForwardBackPressure, ASlowReadingClientKeepsMemoryBounded) {
+  FakeBackend b("b1");
+  DetourProcess d(oneBackendConfig(b));
+  ASSERT_TRUE(d.ready());
+  ASSERT_EQ(httpCall(d.port(), "GET", "/warm").status, 200);
+  long baseline = vmKib(d.pid(), "VmRSS");
+  ASSERT_GT(baseline, 0);
+  RawClient c(d.port());
+  ASSERT_TRUE(c.send("GET /big?bytes=" + std::to_string(128u << 20) + " HTTP/1.1\r\nHost: a\r\n\r\n"));
+  char buf[16384];
+  ASSERT_GT(recv(c.fd(), buf, sizeof buf, 0), 0);  // the response started; now stall
+  long rss_max = maxRssOver(d.pid(), 1500ms);
+  EXPECT_LT(rss_max - baseline, kStallGrowthKib) << "RSS grew from " << baseline << " to " << rss_max;
+}
+
+// A backend that reads an upload slowly (4 KiB per 5 ms): the client is stalled in turn, and
+// detour's RSS stays bounded however fast the client sends.
+TEST(ForwardBackPressure, ASlowReadingBackendKeepsMemoryBounded) {
+  FakeBackend b("b1");
+  DetourProcess d(oneBackendConfig(b));
+  ASSERT_TRUE(d.ready());
+  ASSERT_EQ(httpCall(d.port(), "GET", "/warm").status, 200);
+  long baseline = vmKib(d.pid(), "VmRSS");
+  RawClient c(d.port());
+  constexpr size_t kSize = 128u << 20;
+  ASSERT_TRUE(c.send("POST /slow-read?ms=5 HTTP/1.1\r\nHost: a\r\nContent-Length: " +
+                     std::to_string(kSize) + "\r\n\r\n"));
+  std::atomic<size_t> sent{0};
+  std::thread sender([&] {
+    std::string block(1 << 20, 'u');
+    while (sent < kSize && c.send(block)) sent += block.size();
+  });
+  long rss_max = maxRssOver(d.pid(), 1500ms);
+  size_t sent_then = sent;
+  ::shutdown(c.fd(), SHUT_RDWR);  // unblocks the sender
+  sender.join();
+  linger reset{1, 0};  // the close resets: detour lets the upload go at once
+  setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  EXPECT_LT(sent_then, size_t{64} << 20) << "the client was never stalled";
+  EXPECT_LT(rss_max - baseline, kStallGrowthKib) << "RSS grew from " << baseline << " to " << rss_max;
 }
 
 // The access log records the scheme the rules saw (a trusted proxy's X-Forwarded-Proto) and the
@@ -939,6 +1145,118 @@ rules:
               std::string::npos) << format << "\n" << out;
     EXPECT_EQ(out.find("via=proxy"), std::string::npos) << format << "\n" << out;
   }
+}
+
+}  // namespace
+}  // namespace detour::test
+
+namespace detour::test {
+namespace {
+
+// A port nothing listens on right now (bound, then released).
+int freePort() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+  bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
+  socklen_t len = sizeof sin;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
+  close(fd);
+  return ntohs(sin.sin_port);
+}
+
+bool canConnect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin) == 0;
+  close(fd);
+  return ok;
+}
+
+// build/detour-demo-backend on a free port, stopped (by its pid) on destruction.
+class DemoBackend {
+ public:
+  DemoBackend() {
+    for (int attempt = 0; attempt < 3 && port_ == 0; ++attempt) {
+      int port = freePort();
+      pid_ = fork();
+      if (pid_ == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 2);
+        execl(DETOUR_DEMO_BACKEND, DETOUR_DEMO_BACKEND, std::to_string(port).c_str(), nullptr);
+        _exit(127);
+      }
+      auto deadline = std::chrono::steady_clock::now() + 5s;
+      while (std::chrono::steady_clock::now() < deadline) {
+        if (canConnect(port)) {
+          port_ = port;
+          break;
+        }
+        if (waitpid(pid_, nullptr, WNOHANG) == pid_) {  // the port was taken meanwhile
+          pid_ = -1;
+          break;
+        }
+        std::this_thread::sleep_for(10ms);
+      }
+    }
+  }
+  ~DemoBackend() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  int port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+// The quick start: config/detour.yaml in front of the demo backend (a temp copy with the
+// listener, admin and backend ports moved to free ones). A 307, curl -L carrying the POST body
+// to the backend, a forwarded /hello and the fixed /status answer.
+TEST(DefaultConfigSmoke, TheQuickStartWorksWithTheDemoBackend) {
+  DemoBackend demo;
+  ASSERT_GT(demo.port(), 0) << "the demo backend did not start";
+  std::ifstream in(std::string(DETOUR_SOURCE_DIR) + "/config/detour.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string cfg = text.str();
+  for (const auto& [from, to] : {std::pair<std::string, std::string>{"127.0.0.1:8080", "127.0.0.1:0"},
+                                 {"127.0.0.1:9901", "127.0.0.1:0"},
+                                 {"127.0.0.1:9001", "127.0.0.1:" + std::to_string(demo.port())}}) {
+    size_t at = cfg.find(from);
+    ASSERT_NE(at, std::string::npos) << from << " is no longer in config/detour.yaml";
+    cfg.replace(at, from.size(), to);
+  }
+  DetourProcess d(cfg);
+  ASSERT_TRUE(d.ready()) << d.stderrText();
+  std::string base = "http://127.0.0.1:" + std::to_string(d.port());
+
+  auto moved = httpCall(d.port(), "POST", "/api/v1/orders", "item=42");
+  EXPECT_EQ(moved.status, 307);
+  EXPECT_EQ(moved.header("Location"), "/api/v2/orders");
+
+  std::string out;
+  ASSERT_EQ(runCommand("curl -sS -L -X POST --data 'item=42' -H 'Expect:' '" + base + "/api/v1/orders'", out), 0) << out;
+  EXPECT_NE(out.find("Hello from detour's demo backend"), std::string::npos) << out;
+  EXPECT_NE(out.find("POST /api/v2/orders HTTP/1.1"), std::string::npos) << out;
+  EXPECT_NE(out.find("\nitem=42\n"), std::string::npos) << out;
+
+  auto hello = httpCall(d.port(), "GET", "/hello");
+  EXPECT_EQ(hello.status, 200);
+  EXPECT_NE(hello.body.find("GET /hello HTTP/1.1"), std::string::npos) << hello.body;
+  EXPECT_NE(hello.body.find("X-Forwarded-For: 127.0.0.1"), std::string::npos) << hello.body;
+
+  auto status = httpCall(d.port(), "GET", "/status");
+  EXPECT_EQ(status.status, 200);
+  EXPECT_EQ(status.body, "ok\n");
+  EXPECT_EQ(d.stop(), 0);
 }
 
 }  // namespace

@@ -306,10 +306,22 @@ void FakeBackend::serve(int fd, int conn_id) {
     } else if (startsWith(t, "/garbage")) {
       sendAll(fd, "this is not http\r\n\r\n");
       break;
+    } else if (startsWith(t, "/cl-te-keep")) {
+      // The same malformed answer, but the connection stays open and serves on: a proxy that
+      // reused it would send its next request here.
+      if (!sendAll(fd, "HTTP/1.1 200 OK\r\n" + tag +
+                           "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"))
+        break;
+      continue;
     } else if (startsWith(t, "/cl-te")) {
       sendAll(fd, "HTTP/1.1 200 OK\r\n" + tag +
                       "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
       break;
+    } else if (startsWith(t, "/hop-response")) {
+      resp = "HTTP/1.1 200 OK\r\n" + tag +
+             "Connection: X-Hop, keep-alive\r\nX-Hop: secret\r\nKeep-Alive: timeout=5\r\n"
+             "Proxy-Connection: keep-alive\r\nTE: trailers\r\nUpgrade: h2c\r\n"
+             "X-End: kept\r\nContent-Length: 2\r\n\r\nok";
     } else if (startsWith(t, "/delay")) {
       auto until = std::chrono::steady_clock::now() +
                    std::chrono::milliseconds(atoi(queryValue(t, "ms").c_str()));

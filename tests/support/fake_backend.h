@@ -15,7 +15,10 @@
 //   /die-mid-body     sends half of a 1000-byte Content-Length body, then closes
 //   /garbage          answers bytes that are not HTTP
 //   /cl-te            answers with both Content-Length and Transfer-Encoding
+//   /cl-te-keep       the /cl-te answer, then the connection stays open and serves on
 //   /bad-chunk        a chunked answer with an invalid chunk size
+//   /hop-response     200 "ok" whose head carries hop-by-hop fields (Connection-named,
+//                     Keep-Alive, Proxy-Connection, TE, Upgrade) and X-End: kept
 //   /delay?ms=M       200 "delayed" after M ms
 //   /slow-read?ms=M   reads the request body 4 KiB every M ms, then answers 200
 //   /continue         sends 100 Continue before reading the body (also done for any request
