@@ -143,6 +143,8 @@ std::optional<LoggedRequest> parseJsonLine(std::string_view line) {
   if (r.method.empty() || r.target.empty()) return std::nullopt;
   r.scheme = (*fields)["scheme"] == "https" ? Scheme::kHttps : Scheme::kHttp;
   r.host = (*fields)["host"];
+  r.listener_port = (*fields)["listener_port"];
+  if (r.listener_port == "0") r.listener_port.clear();
   r.user_agent = (*fields)["user_agent"];
   r.referer = (*fields)["referer"];
   return r;
@@ -166,6 +168,9 @@ std::optional<LoggedRequest> parseCombinedLine(std::string_view line) {
   r.user_agent = *ua;
   r.host = *host;
   r.scheme = readWord(line, i) == "https" ? Scheme::kHttps : Scheme::kHttp;
+  for (int field = 0; field < 4; ++field) readWord(line, i);  // rule, id, duration, bytes in
+  r.listener_port = readWord(line, i);  // absent in lines older than the field
+  if (r.listener_port == "0") r.listener_port.clear();
   size_t sp1 = request->find(' ');
   size_t sp2 = request->rfind(' ');
   if (sp1 == std::string::npos || sp2 <= sp1) return std::nullopt;
@@ -177,7 +182,8 @@ std::optional<LoggedRequest> parseCombinedLine(std::string_view line) {
 }  // namespace
 
 std::string LoggedRequest::key() const {
-  return method + " " + (scheme == Scheme::kHttps ? "https" : "http") + " " + host + " " + target;
+  return method + " " + (scheme == Scheme::kHttps ? "https" : "http") + " " + host + " " + target +
+         " " + listener_port;
 }
 
 std::optional<LoggedRequest> parseAccessLogLine(std::string_view line) {

@@ -16,6 +16,7 @@ struct LoggedRequest {
   std::string method;
   Scheme scheme = Scheme::kHttp;
   std::string host;    // the Host as logged (may carry a port)
+  std::string listener_port;  // the port it arrived on; empty in lines older than the field
   std::string target;  // request-target as logged
   std::string user_agent;
   std::string referer;

@@ -157,7 +157,12 @@ Outcome outcomeFor(const RuleTable& table, const LoggedRequest& r, EpochMillis n
   if (!splitTarget(target_text, target) || target.asterisk) return {};
   std::string_view host_value = target.authority.empty() ? std::string_view(r.host) : target.authority;
   if (!host_value.empty() && !splitHost(host_value, host, port)) host.clear();
-  std::string port_buf(port.empty() ? (r.scheme == Scheme::kHttps ? "443" : "80") : port);
+  // Without a port in Host, {port} was the listener's (logged); lines older than that field
+  // fall back to the scheme's default.
+  std::string port_buf(!port.empty()               ? std::string(port)
+                       : !r.listener_port.empty() ? r.listener_port
+                       : r.scheme == Scheme::kHttps ? "443"
+                                                    : "80");
   std::vector<HeaderView> headers;
   if (!r.host.empty()) headers.push_back({"Host", r.host});
   if (!r.user_agent.empty()) headers.push_back({"User-Agent", r.user_agent});

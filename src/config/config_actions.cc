@@ -2,6 +2,7 @@
 // only checked for shape here; their variables are checked by the rule compiler in routing/.
 
 #include <limits>
+#include <span>
 
 #include "common/string_util.h"
 #include "config/config_sections.h"
@@ -16,11 +17,33 @@ constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+using ReservedHeaders = std::span<const std::pair<std::string_view, std::string_view>>;
+
 // Headers `respond` may not set, with the reason.
 const std::pair<std::string_view, std::string_view> kReservedRespondHeaders[] = {
     {"Content-Length", "detour computes it from 'body'"},
     {"Transfer-Encoding", "detour sends 'body' with a Content-Length"},
     {"Connection", "detour manages the connection itself"},
+};
+
+// Headers `forward.set_headers` may not set, with the reason: they frame the message or
+// describe one connection, so a fixed value would make the backend read the body (and so the
+// next request) differently from detour, which is request smuggling. Host may be set.
+constexpr std::string_view kFramingReason =
+    "it frames the request body; detour passes the client's framing on unchanged (a fixed "
+    "value would let the backend read the next request differently: request smuggling); remove it";
+constexpr std::string_view kHopReason =
+    "it describes the connection to the backend, which detour manages itself (hop-by-hop, "
+    "RFC 9110 section 7.6.1); remove it";
+const std::pair<std::string_view, std::string_view> kReservedForwardHeaders[] = {
+    {"Content-Length", kFramingReason},
+    {"Transfer-Encoding", kFramingReason},
+    {"Trailer", kFramingReason},
+    {"Connection", kHopReason},
+    {"Keep-Alive", kHopReason},
+    {"Proxy-Connection", kHopReason},
+    {"TE", kHopReason},
+    {"Upgrade", kHopReason},
 };
 
 std::optional<std::string> readHeaderValue(ConfigReporter& r, const ConfigValue& entry) {
@@ -33,10 +56,10 @@ std::optional<std::string> readHeaderValue(ConfigReporter& r, const ConfigValue&
   return value;
 }
 
-// A map of header name -> value. With `reserved`, the names of kReservedRespondHeaders are
-// refused. Names are compared case-insensitively for duplicates.
+// A map of header name -> value; the names in `reserved` are refused with their reason. Names
+// are compared case-insensitively, for duplicates too.
 HeaderList readHeaderMap(ConfigReporter& r, const ConfigValue& value, const std::string& section,
-                         bool reserved) {
+                         ReservedHeaders reserved) {
   HeaderList out;
   std::vector<Pos> positions;
   ConfigMap map(r, value, section, {});
@@ -46,8 +69,8 @@ HeaderList readHeaderMap(ConfigReporter& r, const ConfigValue& value, const std:
                                  " is not valid: use letters, digits and '-', like X-Served-By");
       continue;
     }
-    for (const auto& [name, why] : kReservedRespondHeaders) {
-      if (reserved && equalsIgnoreCase(name, entry.key)) {
+    for (const auto& [name, why] : reserved) {
+      if (equalsIgnoreCase(name, entry.key)) {
         r.error(entry.key_pos, "header " + quoteText(entry.key) + " cannot be set in " + section +
                                    ": " + std::string(why));
       }
@@ -142,7 +165,7 @@ std::optional<ForwardAction> readForward(ConfigReporter& r, const ConfigValue& v
     if (prefix && problem.empty()) forward.strip_prefix = *prefix;
   }
   if (auto v = map.get("set_headers")) {
-    forward.set_headers = readHeaderMap(r, *v, "set_headers", /*reserved=*/false);
+    forward.set_headers = readHeaderMap(r, *v, "set_headers", kReservedForwardHeaders);
   }
   return forward;
 }
@@ -159,7 +182,7 @@ std::optional<RespondAction> readRespond(ConfigReporter& r, const ConfigValue& v
   }
   if (auto v = map.get("body")) respond.body = readString(r, *v).value_or("");
   if (auto v = map.get("headers")) {
-    respond.headers = readHeaderMap(r, *v, "respond headers", /*reserved=*/true);
+    respond.headers = readHeaderMap(r, *v, "respond headers", kReservedRespondHeaders);
   }
   return respond;
 }

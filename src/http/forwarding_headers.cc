@@ -41,6 +41,26 @@ bool isHopByHop(std::string_view name) {
          equalsIgnoreCase(name, "upgrade");
 }
 
+bool asksWebSocketUpgrade(const MessageHead& req) {
+  if (!req.upgrade) return false;
+  bool websocket = false;
+  for (const auto& h : req.headers) {
+    if (!equalsIgnoreCase(h.name, "upgrade")) continue;
+    std::string_view v = h.value;
+    while (true) {
+      size_t comma = v.find(',');
+      std::string_view token = trimOws(v.substr(0, comma));
+      if (!token.empty()) {
+        if (!equalsIgnoreCase(token, "websocket")) return false;
+        websocket = true;
+      }
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
+    }
+  }
+  return websocket;
+}
+
 void appendUpstreamRequestHead(std::string& out, const MessageHead& req,
                                const UpstreamRequestContext& ctx) {
   out.append(req.method);
@@ -53,6 +73,9 @@ void appendUpstreamRequestHead(std::string& out, const MessageHead& req,
   bool has_request_id = false;
   for (const auto& h : req.headers) {
     if (isHopByHop(h.name) || (req.connectionHas(h.name) && !isEndToEndEssential(h.name))) continue;
+    if (setByConfig(h.name, ctx)) continue;
+    // detour generated the request id (none, or an empty one, came): the client's field goes.
+    if (!ctx.request_id.empty() && equalsIgnoreCase(h.name, "x-request-id")) continue;
     if (isForwardedField(h.name)) {
       if (!ctx.peer_trusted) continue;  // forged by the client: dropped
       if (equalsIgnoreCase(h.name, "x-forwarded-for")) {
@@ -65,19 +88,25 @@ void appendUpstreamRequestHead(std::string& out, const MessageHead& req,
       }
       continue;
     }
-    if (setByConfig(h.name, ctx)) continue;
     has_host = has_host || equalsIgnoreCase(h.name, "host");
     has_request_id = has_request_id || equalsIgnoreCase(h.name, "x-request-id");
     appendLine(out, h.name, h.value);
   }
+  // A field that set_headers names replaces detour's own line: it is sent once, as configured.
   if (!has_host && !setByConfig("host", ctx)) appendLine(out, "Host", ctx.host);
-  if (!xff.empty()) xff.append(", ");
-  xff.append(ctx.client_ip);
-  appendLine(out, "X-Forwarded-For", xff);
-  appendLine(out, "X-Forwarded-Proto", xfp.empty() ? ctx.scheme : xfp);
-  std::string_view host = req.host.empty() ? ctx.host : req.host;
-  appendLine(out, "X-Forwarded-Host", xfh.empty() ? host : xfh);
-  if (!has_request_id && !ctx.request_id.empty()) appendLine(out, "X-Request-Id", ctx.request_id);
+  if (!setByConfig("x-forwarded-for", ctx)) {
+    if (!xff.empty()) xff.append(", ");
+    xff.append(ctx.client_ip);
+    appendLine(out, "X-Forwarded-For", xff);
+  }
+  if (!setByConfig("x-forwarded-proto", ctx))
+    appendLine(out, "X-Forwarded-Proto", xfp.empty() ? ctx.scheme : xfp);
+  if (!setByConfig("x-forwarded-host", ctx)) {
+    std::string_view host = req.host.empty() ? ctx.host : req.host;
+    appendLine(out, "X-Forwarded-Host", xfh.empty() ? host : xfh);
+  }
+  if (!has_request_id && !ctx.request_id.empty() && !setByConfig("x-request-id", ctx))
+    appendLine(out, "X-Request-Id", ctx.request_id);
   if (ctx.set_headers != nullptr) {
     for (const auto& [n, v] : *ctx.set_headers) appendLine(out, n, v);
   }
@@ -107,6 +136,10 @@ void appendDownstreamResponseHead(std::string& out, const MessageHead& resp,
     }
     if (isHopByHop(h.name) || (resp.connectionHas(h.name) && !isEndToEndEssential(h.name))) continue;
     if (opts.drop_chunked && equalsIgnoreCase(h.name, "transfer-encoding")) continue;
+    if (opts.drop_framing && (equalsIgnoreCase(h.name, "content-length") ||
+                              equalsIgnoreCase(h.name, "transfer-encoding"))) {
+      continue;
+    }
     appendLine(out, h.name, h.value);
   }
   out.append(opts.extra_lines);

@@ -170,6 +170,8 @@ std::string AccessLog::formatJson(const AccessRecord& rec) {
   appendField(out, "client", rec.client);
   appendField(out, "scheme", rec.scheme);
   appendField(out, "host", rec.host);
+  out += ",\"listener_port\":";
+  out += std::to_string(rec.listener_port);
   appendField(out, "method", rec.method);
   appendField(out, "target", rec.target);
   appendField(out, "protocol", rec.protocol);
@@ -196,7 +198,8 @@ std::string AccessLog::formatJson(const AccessRecord& rec) {
 
 // Apache/nginx combined format, then detour's fields in a fixed order:
 //   CLIENT - - [TIME] "METHOD TARGET PROTOCOL" STATUS BYTES_OUT "REFERER" "USER_AGENT"
-//   "HOST" SCHEME RULE REQUEST_ID DURATION_MS BYTES_IN
+//   "HOST" SCHEME RULE REQUEST_ID DURATION_MS BYTES_IN LISTENER_PORT
+// (new fields go last, so that readers of the older lines keep working).
 std::string AccessLog::formatCombined(const AccessRecord& rec) {
   std::string out;
   out.reserve(320);
@@ -230,6 +233,8 @@ std::string AccessLog::formatCombined(const AccessRecord& rec) {
   snprintf(dur, sizeof dur, " %.3f ", rec.duration_ms);
   out += dur;
   out += std::to_string(rec.bytes_in);
+  out += ' ';
+  out += std::to_string(rec.listener_port);
   return out;
 }
 

@@ -22,7 +22,8 @@ namespace detour {
 struct AccessRecord {
   std::chrono::system_clock::time_point time;  // when the request started
   std::string_view client;     // peer address without port
-  std::string_view scheme;     // http | https
+  std::string_view scheme;     // http | https, as the rules saw it (trusted X-Forwarded-Proto)
+  uint16_t listener_port = 0;  // the port the request arrived on (0: unknown)
   std::string_view host;       // Host as received (or the absolute-form authority)
   std::string_view method;
   std::string_view target;     // request-target as received

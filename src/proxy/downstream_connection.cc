@@ -146,8 +146,8 @@ void DownstreamConnection::onEof() {
     forwarder_->onDownstreamEof();
     return;
   }
-  // The client closed its side. A response still queued may yet reach it; a request still
-  // in flight was given up on (nginx's 499): the forwarder and its upstream connection go.
+  // The client closed its side (reading stopped). A response still queued may yet reach it.
+  peer_eof_ = true;
   if (phase_ == Phase::kFlushClose && io_->pendingOutput() > 0) return;
   // Requests already complete in the input are still answered (a client may send its last
   // request and half-close at once).
@@ -157,6 +157,14 @@ void DownstreamConnection::onEof() {
     if (phase_ == Phase::kClosed) return;
     if (phase_ == Phase::kFlushClose || phase_ == Phase::kLinger) return;
   }
+  if (phase_ == Phase::kAwaitResponse && forwarder_) {
+    // The forwarded request is complete: EOF is a half-close, not a cancel (as HAProxy). The
+    // forward finishes, its response goes out, then the connection closes.
+    close_when_idle_ = true;
+    return;
+  }
+  // A request still arriving (or its forward) was given up on (nginx's 499): the forwarder
+  // and its upstream connection go.
   if (exchange_open_ && answer_pending_) flushAnswer(true);
   if (phase_ != Phase::kClosed && io_->pendingOutput() > 0 && !forwarder_) {
     beginClose();  // the exchange is logged when the connection closes
@@ -278,6 +286,7 @@ void DownstreamConnection::onHeadComplete() {
   x().forward_pool.clear();
   x().request_id.clear();
   status_ = 0;
+  https_ = listener_->tls;
   answer_pending_ = true;
   phase_ = parser_->head().hasBody() ? Phase::kBody : Phase::kHead;
   routeRequest();
@@ -389,6 +398,7 @@ void DownstreamConnection::routeRequest() {
       }
     }
   }
+  https_ = view.scheme == Scheme::kHttps;  // logged: the scheme the rules saw
   view.host = x().host;
   view.port = port;
   view.path = target.path;
@@ -441,7 +451,14 @@ void DownstreamConnection::startForward(const RequestView& view) {
   target.append(path);
   target.append(view.query);
   std::string_view rid = h.find("x-request-id");
-  if (rid.empty()) {
+  // The id logged is the one the backend gets: set_headers', the client's, or a new one.
+  std::string_view configured_rid;
+  for (const auto& [name, value] : fwd.set_headers) {
+    if (equalsIgnoreCase(name, "x-request-id")) configured_rid = value;
+  }
+  if (!configured_rid.empty()) {
+    x().request_id.assign(configured_rid);
+  } else if (rid.empty()) {
     worker_.newRequestId(x().request_id);
   } else {
     x().request_id.assign(rid);
@@ -457,7 +474,7 @@ void DownstreamConnection::startForward(const RequestView& view) {
   ctx.host = host_fallback;
   ctx.request_id = rid.empty() ? std::string_view(x().request_id) : std::string_view();
   ctx.set_headers = &fwd.set_headers;
-  ctx.upgrade = h.upgrade && !h.find("upgrade").empty();
+  ctx.upgrade = asksWebSocketUpgrade(h);  // any other Upgrade is dropped: a plain request
   Forwarder::Request req;
   appendUpstreamRequestHead(req.head, h, ctx);
   req.has_body = h.hasBody();
@@ -647,7 +664,10 @@ void DownstreamConnection::endExchange() {
   AccessRecord rec;
   rec.time = x().started_wall;
   rec.client = peer_ip_;
-  rec.scheme = listener_->tls ? "https" : "http";
+  // The scheme the rules saw (a trusted proxy's X-Forwarded-Proto counts) and the listener's
+  // port ({port} when Host has none): what `detour diff --replay` needs to decide again.
+  rec.scheme = (h != nullptr ? https_ : listener_->tls) ? "https" : "http";
+  rec.listener_port = listener_->address.port();
   rec.status = status_;
   rec.bytes_in = exchange_bytes_in_;
   rec.bytes_out = exchange_bytes_out_;
@@ -688,6 +708,10 @@ void DownstreamConnection::beginClose() {
 void DownstreamConnection::startLinger() {
   phase_ = Phase::kLinger;
   io_->shutdownWrite();
+  if (peer_eof_) {
+    closeNow();  // nothing more can come: no reason to linger
+    return;
+  }
   armTimer(TimerMode::kLinger);
 }
 

@@ -156,6 +156,8 @@ class DownstreamConnection final : public Deletable,
   bool exchange_open_ = false;
   bool head_valid_ = false;  // parser_->head() describes the current exchange
   bool close_after_ = false;
+  bool https_ = false;     // the request's effective scheme (after a trusted X-Forwarded-Proto)
+  bool peer_eof_ = false;  // the client half-closed: answer what is complete, then close
   int status_ = 0;
   uint64_t exchange_bytes_in_ = 0;
   uint64_t exchange_bytes_out_ = 0;

@@ -376,8 +376,10 @@ bool Forwarder::onResponseHead() {
   head_seen_ = true;
   status_ = h.status;
   worker_.upstreamResult(*backend_, std::nullopt);
-  if (req_.head_method) conn_->parser().skipBody();
+  // RFC 9112 6.3: these end at the head whatever Content-Length or Transfer-Encoding say; the
+  // parser is told so, or it would wait for a body that never comes.
   bool no_body = req_.head_method || h.status == 204 || h.status == 304;
+  if (no_body) conn_->parser().skipBody();
   bool close_delimited = !no_body && !h.chunked && !h.has_content_length;
   dechunk_ = req_.client_http10 && h.chunked && !no_body;
   // An upgrade the backend declined: what the client sends next may be the other protocol.
@@ -388,6 +390,7 @@ bool Forwarder::onResponseHead() {
   opts.close = close_client_;
   opts.keep_alive_10 = req_.client_http10 && !close_client_;
   opts.drop_chunked = dechunk_;
+  opts.drop_framing = h.status == 204;
   opts.extra_lines = req_.extra_response_lines;
   std::string head;
   appendDownstreamResponseHead(head, h, opts);

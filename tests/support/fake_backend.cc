@@ -306,10 +306,27 @@ void FakeBackend::serve(int fd, int conn_id) {
     } else if (startsWith(t, "/garbage")) {
       sendAll(fd, "this is not http\r\n\r\n");
       break;
+    } else if (startsWith(t, "/cl-te-keep")) {
+      // The same malformed answer, but the connection stays open and serves on: a proxy that
+      // reused it would send its next request here.
+      if (!sendAll(fd, "HTTP/1.1 200 OK\r\n" + tag +
+                           "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"))
+        break;
+      continue;
     } else if (startsWith(t, "/cl-te")) {
       sendAll(fd, "HTTP/1.1 200 OK\r\n" + tag +
                       "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
       break;
+    } else if (startsWith(t, "/hop-response")) {
+      resp = "HTTP/1.1 200 OK\r\n" + tag +
+             "Connection: X-Hop, keep-alive\r\nX-Hop: secret\r\nKeep-Alive: timeout=5\r\n"
+             "Proxy-Connection: keep-alive\r\nTE: trailers\r\nUpgrade: h2c\r\n"
+             "X-End: kept\r\nContent-Length: 2\r\n\r\nok";
+    } else if (startsWith(t, "/delay")) {
+      auto until = std::chrono::steady_clock::now() +
+                   std::chrono::milliseconds(atoi(queryValue(t, "ms").c_str()));
+      while (!stopping_ && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(5ms);
+      resp = "HTTP/1.1 200 OK\r\n" + tag + "Content-Length: 7\r\n\r\ndelayed";
     } else if (startsWith(t, "/bad-chunk")) {
       sendAll(fd, "HTTP/1.1 200 OK\r\n" + tag + "Transfer-Encoding: chunked\r\n\r\nzz\r\nxx\r\n");
       break;
@@ -357,7 +374,11 @@ void FakeBackend::serve(int fd, int conn_id) {
       std::string body = req.method + " " + req.target + " body=" + std::to_string(req.body.size());
       std::string status = startsWith(t, "/status/") ? t.substr(8, 3) : "200";
       if (status == "204" || status == "304") {
-        resp = "HTTP/1.1 " + status + " X\r\n" + tag + "\r\n";
+        // ?cl=N / ?te=1: framing headers that a bodiless status must not be read by.
+        std::string framing;
+        if (!queryValue(t, "cl").empty()) framing += "Content-Length: " + queryValue(t, "cl") + "\r\n";
+        if (!queryValue(t, "te").empty()) framing += "Transfer-Encoding: chunked\r\n";
+        resp = "HTTP/1.1 " + status + " X\r\n" + tag + framing + "\r\n";
       } else {
         resp = "HTTP/1.1 " + status + " X\r\n" + tag + "Content-Length: " +
                std::to_string(body.size()) + "\r\n\r\n" + body;

@@ -15,7 +15,11 @@
 //   /die-mid-body     sends half of a 1000-byte Content-Length body, then closes
 //   /garbage          answers bytes that are not HTTP
 //   /cl-te            answers with both Content-Length and Transfer-Encoding
+//   /cl-te-keep       the /cl-te answer, then the connection stays open and serves on
 //   /bad-chunk        a chunked answer with an invalid chunk size
+//   /hop-response     200 "ok" whose head carries hop-by-hop fields (Connection-named,
+//                     Keep-Alive, Proxy-Connection, TE, Upgrade) and X-End: kept
+//   /delay?ms=M       200 "delayed" after M ms
 //   /slow-read?ms=M   reads the request body 4 KiB every M ms, then answers 200
 //   /continue         sends 100 Continue before reading the body (also done for any request
 //                     with Expect: 100-continue)
@@ -25,6 +29,8 @@
 //                     arrives, without reading it
 //   /trickle          200 with a 200-byte body sent one byte every 10 ms
 //   /healthz          200 "ok"
+//   /status/NNN       that status; 204 and 304 without body (?cl=N adds Content-Length: N,
+//                     ?te=1 Transfer-Encoding: chunked, still without body)
 //   anything else     200, body "METHOD TARGET body=LEN"
 //
 // Every answer carries "X-Backend: NAME".
