@@ -37,6 +37,25 @@ TEST(Cli, VersionAndHelp) {
   EXPECT_EQ(detour("frobnicate -c x.yaml", out), 2);
 }
 
+// A word that is not a command is named as such, with the commands (and a near one), instead
+// of a complaint about -c.
+TEST(Cli, UnknownCommandIsNamedWithTheCommands) {
+  std::string out;
+  EXPECT_EQ(detour("bogus", out), 2);
+  EXPECT_NE(out.find("detour: unknown command 'bogus'\ncommands: run, check, explain, test, diff"),
+            std::string::npos) << out;
+  EXPECT_EQ(out.find("-c FILE is required"), std::string::npos) << out;
+  EXPECT_EQ(detour("chek -c x.yaml --strict", out), 2);
+  EXPECT_NE(out.find("unknown command 'chek'; did you mean 'check'?"), std::string::npos) << out;
+  EXPECT_EQ(detour("explian --bogus-option", out), 2);
+  EXPECT_NE(out.find("unknown command 'explian'; did you mean 'explain'?"), std::string::npos) << out;
+  EXPECT_EQ(detour("detour.yaml", out), 2);
+  EXPECT_NE(out.find("unknown command 'detour.yaml'; to run a config, use: detour -c detour.yaml"),
+            std::string::npos) << out;
+  EXPECT_EQ(detour("check", out), 2);  // a real command still needs its -c
+  EXPECT_NE(out.find("-c FILE is required"), std::string::npos) << out;
+}
+
 // Every config shipped in config/ passes `detour check --strict`.
 TEST(Cli, EveryShippedConfigPassesStrictCheck) {
   int seen = 0;
