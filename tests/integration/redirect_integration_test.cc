@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <thread>
+
 #include "support/detour_process.h"
+#include "support/fake_backend.h"
 #include "support/raw_client.h"
 
 namespace detour::test {
@@ -463,6 +467,131 @@ rules:
   EXPECT_EQ(rs[2].status, 421);
   EXPECT_FALSE(rs[2].hasHeader("Location"));
   EXPECT_EQ(rs[3].status, 421);
+}
+
+}  // namespace
+}  // namespace detour::test
+
+namespace detour::test {
+namespace {
+
+// server.limits.max_body_bytes (100 here): a forward rule's body over it gets 413 and is not
+// forwarded; answers detour makes itself (redirect, respond, 404) are decided on the head
+// and never pre-empted by it (docs/configuration.md, server.limits).
+class BodyLimitTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string cfg = R"(version: 1
+server:
+  listen: ["127.0.0.1:0"]
+  workers: 1
+  limits: { max_body_bytes: 100 }
+log: { level: warn, access: off }
+pools:
+  app: { backends: ["BACKEND"] }
+rules:
+  - name: moved
+    match: { path: /moved }
+    redirect: { to: /new, code: 307 }
+  - name: maintenance
+    match: { path: /maintenance }
+    respond: { status: 503, body: "down for maintenance\n" }
+  - name: app
+    match: { path_prefix: /app }
+    forward: { pool: app }
+)";
+    cfg.replace(cfg.find("BACKEND"), 7, backend_.address());
+    detour_ = std::make_unique<DetourProcess>(cfg);
+    ASSERT_TRUE(detour_->ready());
+  }
+  int port() const { return detour_->port(); }
+
+  FakeBackend backend_{"app"};
+  std::unique_ptr<DetourProcess> detour_;
+};
+
+TEST_F(BodyLimitTest, ContentLengthOverTheLimitGets413AndNothingIsForwarded) {
+  RawClient c(port());
+  ASSERT_TRUE(c.send("POST /app/upload HTTP/1.1\r\nHost: a\r\nContent-Length: 101\r\n\r\n" +
+                     std::string(101, 'x') + "GET /nowhere HTTP/1.1\r\nHost: a\r\n\r\n"));
+  auto rs = parseResponses(c.readResponses(2));
+  ASSERT_EQ(rs.size(), 2u);
+  EXPECT_EQ(rs[0].status, 413);
+  EXPECT_EQ(rs[1].status, 404);  // the small refused body was dropped; the connection kept
+  // A large one: 413, then the connection closes instead of reading it all.
+  RawClient big(port());
+  ASSERT_TRUE(big.send("PUT /app/upload HTTP/1.1\r\nHost: a\r\nContent-Length: 10000000\r\n\r\n"));
+  ASSERT_TRUE(big.send(std::string(300000, 'z')));
+  auto brs = parseResponses(big.readResponses(1));
+  ASSERT_EQ(brs.size(), 1u);
+  EXPECT_EQ(brs[0].status, 413);
+  EXPECT_EQ(brs[0].header("Connection"), "close");
+  EXPECT_TRUE(big.waitClosed(10s));
+  EXPECT_EQ(backend_.connections(), 0);  // not even a connection to the backend
+  EXPECT_EQ(backend_.requestCount(), 0u);
+  // At the limit exactly, the body is forwarded.
+  HttpResponse ok = httpCall(port(), "POST", "/app/upload", std::string(100, 'y'));
+  EXPECT_EQ(ok.status, 200);
+  ASSERT_TRUE(backend_.waitForRequests(1, 5s));
+  EXPECT_EQ(backend_.requests()[0].body, std::string(100, 'y'));
+}
+
+TEST_F(BodyLimitTest, ChunkedBodyGrowingPastTheLimitGets413AndTheConnectionCloses) {
+  RawClient c(port());
+  ASSERT_TRUE(c.send("POST /app/upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "3c\r\n" + std::string(60, 'a') + "\r\n"));
+  // The first 60 bytes are within the limit and already on their way to the backend.
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (backend_.bytesReceived() < 60 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);  // polling a condition, with a deadline
+  }
+  ASSERT_GE(backend_.bytesReceived(), 60u);
+  ASSERT_TRUE(c.send("3c\r\n" + std::string(60, 'b') + "\r\n0\r\n\r\n"));
+  std::string raw = c.readAll();
+  auto rs = parseResponses(raw);
+  ASSERT_EQ(rs.size(), 1u) << raw;
+  EXPECT_EQ(rs[0].status, 413);
+  EXPECT_EQ(rs[0].header("Connection"), "close");
+  EXPECT_TRUE(c.peerClosed());
+  EXPECT_EQ(backend_.requestCount(), 0u);  // the backend never got a whole request
+}
+
+// A redirect is decided on the head alone (contract §5): a body over the limit still gets it.
+TEST_F(BodyLimitTest, ARedirectIsNeverPreemptedByTheLimit) {
+  RawClient c(port());
+  ASSERT_TRUE(c.send("POST /moved HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n" +
+                     std::string(1000, 'x') + "GET /moved HTTP/1.1\r\nHost: a\r\n\r\n"));
+  auto rs = parseResponses(c.readResponses(2));
+  ASSERT_EQ(rs.size(), 2u);
+  EXPECT_EQ(rs[0].status, 307);
+  EXPECT_EQ(rs[0].header("Location"), "/new");
+  EXPECT_EQ(rs[1].status, 307);  // the small body was read and dropped; the connection kept
+  EXPECT_EQ(backend_.connections(), 0);
+}
+
+// respond rules and 404s are answered like redirects: on the head, never 413; the body is
+// dropped (up to 64 KiB is read to keep the connection, a larger one gets Connection: close).
+TEST_F(BodyLimitTest, RespondAndNotFoundAnswerDespiteABodyOverTheLimit) {
+  RawClient c(port());
+  ASSERT_TRUE(c.send("POST /maintenance HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n" +
+                     std::string(1000, 'x') +
+                     "PUT /nowhere HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n" +
+                     std::string(1000, 'x')));
+  auto rs = parseResponses(c.readResponses(2));
+  ASSERT_EQ(rs.size(), 2u);
+  EXPECT_EQ(rs[0].status, 503);
+  EXPECT_EQ(rs[0].body, "down for maintenance\n");
+  EXPECT_FALSE(rs[0].hasHeader("Connection"));
+  EXPECT_EQ(rs[1].status, 404);
+  RawClient big(port());
+  ASSERT_TRUE(big.send("POST /maintenance HTTP/1.1\r\nHost: a\r\nContent-Length: 10000000\r\n\r\n"));
+  ASSERT_TRUE(big.send(std::string(300000, 'y')));
+  auto brs = parseResponses(big.readResponses(1));
+  ASSERT_EQ(brs.size(), 1u);
+  EXPECT_EQ(brs[0].status, 503);
+  EXPECT_EQ(brs[0].header("Connection"), "close");
+  EXPECT_TRUE(big.waitClosed(10s));
+  EXPECT_EQ(backend_.connections(), 0);
 }
 
 }  // namespace
