@@ -92,6 +92,42 @@ rules:
   EXPECT_NE(out.find("path_prefix"), std::string::npos) << out;
 }
 
+// The real `detour check` prints exactly the findings of the check goldens
+// (tests/data/config/check, see tests/unit/config/check_golden_test.cc), with and without
+// --strict, and exits 0 for "result: ok", 1 for "result: invalid".
+TEST(Cli, CheckPrintsTheCheckGoldens) {
+  namespace fs = std::filesystem;
+  const std::string dir = repoPath("tests/data/config/check") + "/";
+  int seen = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".yaml") continue;
+    std::string name = entry.path().stem().string();
+    for (bool strict : {false, true}) {
+      std::string out;
+      int rc = detour(std::string("check ") + (strict ? "--strict " : "") + "-c '" + dir + name +
+                          ".yaml'", out);
+      std::string findings;
+      std::istringstream lines(out);
+      for (std::string line; std::getline(lines, line);) {
+        if (line.rfind(dir + name + ".yaml: ", 0) == 0) continue;  // the summary line
+        if (line.rfind(dir, 0) == 0) line.erase(0, dir.size());
+        findings += line + "\n";
+      }
+      std::string expected = readText(dir + name + (strict ? ".strict" : "") + ".expected");
+      bool ok = expected.find("result: ok\n") != std::string::npos;
+      expected.erase(expected.rfind("result: "));
+      EXPECT_EQ(findings, expected) << name << (strict ? " --strict" : "");
+      EXPECT_EQ(rc, ok ? 0 : 1) << name << (strict ? " --strict" : "") << "\n" << out;
+      if (strict && !ok && expected.find("warning:") != std::string::npos &&
+          expected.find("error:") == std::string::npos) {
+        EXPECT_NE(out.find("(--strict: warnings are errors)"), std::string::npos) << out;
+      }
+    }
+    ++seen;
+  }
+  EXPECT_GE(seen, 5);
+}
+
 TEST(Cli, StrictTurnsTheMethodSafetyWarningIntoAFailure) {
   TempDir dir;
   std::string path = dir.write("warn.yaml", R"(version: 1
