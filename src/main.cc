@@ -57,7 +57,8 @@ void reportUnknownCommand(const std::string& word) {
   }
   std::string list;
   for (auto c : kCommands) list += (list.empty() ? "" : ", ") + std::string(c);
-  fprintf(stderr, "detour: unknown command '%s'%s\ncommands: %s (detour --help shows how to use them)\n",
+  fprintf(stderr,
+          "detour: unknown command '%s'%s\ncommands: %s (detour --help shows how to use them)\n",
           word.c_str(), hint.c_str(), list.c_str());
 }
 

@@ -8,18 +8,14 @@
 
 #include "cli/config_check.h"
 
-#include <algorithm>
+#include <string>
+#include <unordered_set>
 
 #include "config/config_loader.h"
 #include "routing/rule_lint.h"
 
 namespace detour {
 namespace {
-
-bool sameFinding(const Diagnostic& a, const Diagnostic& b) {
-  return a.severity == b.severity && a.pos.line == b.pos.line && a.pos.col == b.pos.col &&
-         a.file == b.file && a.message == b.message;
-}
 
 // Adds the compile and lint findings for the parts of `path` that read cleanly.
 void checkLaterStages(const std::string& path, int64_t now_ms, Diagnostics& diags) {
@@ -36,10 +32,10 @@ void checkLaterStages(const std::string& path, int64_t now_ms, Diagnostics& diag
   if (config == nullptr) return;  // the YAML itself did not parse: nothing to go on with
   Diagnostics more;
   compileAndLintRules(*config, lint, more);
+  std::unordered_set<std::string> known;  // formatted: severity, file, position and message
+  for (const Diagnostic& d : diags.all()) known.insert(d.format());
   for (const Diagnostic& d : more.all()) {
-    bool known = std::any_of(diags.all().begin(), diags.all().end(),
-                             [&](const Diagnostic& seen) { return sameFinding(seen, d); });
-    if (known) continue;
+    if (!known.insert(d.format()).second) continue;
     if (d.severity == Severity::kError) {
       diags.error(d.file, d.pos, d.message);
     } else {

@@ -13,7 +13,8 @@ namespace {
 
 // Why a forward is answered by detour itself (applyPoolDown).
 std::string poolDownReason(const Decision& d) {
-  return "pool '" + d.pool + "' has no healthy backend: detour answers itself, nothing is forwarded";
+  return "pool '" + d.pool +
+         "' has no healthy backend: detour answers itself, nothing is forwarded";
 }
 
 void printText(const RequestSpec& spec, const std::string& url, const Decision& d) {

@@ -142,7 +142,8 @@ std::optional<Cidr> Cidr::parse(std::string_view text, std::string* error) {
       size_t first = digits.find_first_not_of('0');
       std::string bare(first == std::string_view::npos ? "0" : digits.substr(first));
       if (error != nullptr) {
-        *error = "prefix length has a leading zero: write /" + bare + ", not /" + std::string(digits);
+        *error = "prefix length has a leading zero: write /" + bare + ", not /" +
+                 std::string(digits);
       }
       return std::nullopt;
     }

@@ -52,7 +52,8 @@ TEST(Cli, UnknownCommandIsNamedWithTheCommands) {
   EXPECT_EQ(detour("chek -c x.yaml --strict", out), 2);
   EXPECT_NE(out.find("unknown command 'chek'; did you mean 'check'?"), std::string::npos) << out;
   EXPECT_EQ(detour("explian --bogus-option", out), 2);
-  EXPECT_NE(out.find("unknown command 'explian'; did you mean 'explain'?"), std::string::npos) << out;
+  EXPECT_NE(out.find("unknown command 'explian'; did you mean 'explain'?"), std::string::npos)
+      << out;
   EXPECT_EQ(detour("detour.yaml", out), 2);
   EXPECT_NE(out.find("unknown command 'detour.yaml'; to run a config, use: detour -c detour.yaml"),
             std::string::npos) << out;
@@ -186,8 +187,8 @@ TEST(Cli, TestRunsTheContractCasesAndReportsFailuresWithLines) {
 TEST(Cli, ExplainAndTestGiveThe503OfAPoolThatIsDown) {
   std::string cfg = repoPath("config/examples/contract.yaml");
   std::string out;
-  ASSERT_EQ(detour("explain -c '" + cfg + "' GET https://shop.example.com/catalog --pool-down orders",
-                   out), 0) << out;
+  ASSERT_EQ(detour("explain -c '" + cfg + "' GET https://shop.example.com/catalog "
+                   "--pool-down orders", out), 0) << out;
   EXPECT_NE(out.find("rule:     app"), std::string::npos) << out;
   EXPECT_NE(out.find("status:   503 Service Unavailable (pool 'orders' has no healthy backend"),
             std::string::npos) << out;
@@ -250,17 +251,19 @@ std::vector<std::string> ruleNames(const std::string& yaml) {
 }
 
 // The contract's example config made to run here: loopback ports, the pool on two fake
-// backends with quick health checks (so stopping them marks the pool down within a second),
+// backends with quick health checks (so stopping them marks the pool down within a second;
+// two failures in a row, so one slow probe on a loaded machine does not),
 // and the Black Friday window moved over today.
 std::string runnableContractConfig(const FakeBackend& b1, const FakeBackend& b2) {
   std::string cfg = readText(repoPath("config/examples/contract.yaml"));
   const std::pair<std::string, std::string> edits[] = {
       {"\"0.0.0.0:8080\"", "\"127.0.0.1:0\""},
       {"listen: \"127.0.0.1:9901\"", "listen: \"127.0.0.1:0\""},
-      {"[\"127.0.0.1:9001\", \"127.0.0.1:9002\"]", "[\"" + b1.address() + "\", \"" + b2.address() + "\"]"},
-      {"interval: 2s", "interval: 100ms"},
-      {"timeout: 1s", "timeout: 50ms"},
-      {"fall: 3", "fall: 1"},
+      {"[\"127.0.0.1:9001\", \"127.0.0.1:9002\"]",
+       "[\"" + b1.address() + "\", \"" + b2.address() + "\"]"},
+      {"interval: 2s", "interval: 200ms"},
+      {"timeout: 1s", "timeout: 150ms"},
+      {"fall: 3", "fall: 2"},  // a stopped backend refuses at once: down within ~0.4 s
       {"rise: 2", "rise: 1"},
       {"from: \"2036-11-27T00:00:00Z\", until: \"2036-11-30T00:00:00Z\"",
        "from: \"2020-01-01T00:00:00Z\", until: \"2099-01-01T00:00:00Z\""},
@@ -287,8 +290,9 @@ std::string compareExplainWithLive(const DetourProcess& d, const Probe& p, int n
   std::string id = "probe-" + std::to_string(n);
   std::string xfp = std::string(p.scheme) == "https" ? "X-Forwarded-Proto: https\r\n" : "";
   RawClient c(d.port());
-  EXPECT_TRUE(c.send(std::string(p.method) + " " + p.path + " HTTP/1.1\r\nHost: shop.example.com\r\n" +
-                     xfp + "X-Request-Id: " + id + "\r\nContent-Length: 0\r\n\r\n"));
+  EXPECT_TRUE(c.send(std::string(p.method) + " " + p.path +
+                     " HTTP/1.1\r\nHost: shop.example.com\r\n" + xfp + "X-Request-Id: " + id +
+                     "\r\nContent-Length: 0\r\n\r\n"));
   auto rs = parseResponses(c.readResponses(1));
   if (rs.size() != 1u) {
     ADD_FAILURE() << p.path << ": no answer";
@@ -307,14 +311,16 @@ std::string compareExplainWithLive(const DetourProcess& d, const Probe& p, int n
   std::string location = jsonField(out, "location");
   EXPECT_EQ(location == "null" ? "" : location, live.header("Location")) << where << " " << out;
   std::string retry_after = jsonField(out, "retry_after");
-  EXPECT_EQ(retry_after == "null" ? "" : retry_after, live.header("Retry-After")) << where << " " << out;
+  EXPECT_EQ(retry_after == "null" ? "" : retry_after, live.header("Retry-After"))
+      << where << " " << out;
   std::string needle = "\"request_id\":\"" + id + "\"";
   EXPECT_TRUE(d.waitForStdout(needle, 5s)) << where;
   std::string log = d.stdoutText();
   size_t at = log.find(needle);
   std::string line = at == std::string::npos ? "" : log.substr(log.rfind('\n', at) + 1);
   line = line.substr(0, line.find('\n'));
-  EXPECT_EQ(jsonField(out, "rule"), jsonField(line, "rule")) << where << "\n" << out << "\n" << line;
+  EXPECT_EQ(jsonField(out, "rule"), jsonField(line, "rule"))
+      << where << "\n" << out << "\n" << line;
   return jsonField(out, "rule");
 }
 

@@ -520,7 +520,8 @@ TEST_F(BodyLimitTest, ContentLengthOverTheLimitGets413AndNothingIsForwarded) {
   EXPECT_EQ(rs[1].status, 404);  // the small refused body was dropped; the connection kept
   // A large one: 413, then the connection closes instead of reading it all.
   RawClient big(port());
-  ASSERT_TRUE(big.send("PUT /app/upload HTTP/1.1\r\nHost: a\r\nContent-Length: 10000000\r\n\r\n"));
+  ASSERT_TRUE(
+      big.send("PUT /app/upload HTTP/1.1\r\nHost: a\r\nContent-Length: 10000000\r\n\r\n"));
   ASSERT_TRUE(big.send(std::string(300000, 'z')));
   auto brs = parseResponses(big.readResponses(1));
   ASSERT_EQ(brs.size(), 1u);
@@ -584,7 +585,8 @@ TEST_F(BodyLimitTest, RespondAndNotFoundAnswerDespiteABodyOverTheLimit) {
   EXPECT_FALSE(rs[0].hasHeader("Connection"));
   EXPECT_EQ(rs[1].status, 404);
   RawClient big(port());
-  ASSERT_TRUE(big.send("POST /maintenance HTTP/1.1\r\nHost: a\r\nContent-Length: 10000000\r\n\r\n"));
+  ASSERT_TRUE(
+      big.send("POST /maintenance HTTP/1.1\r\nHost: a\r\nContent-Length: 10000000\r\n\r\n"));
   ASSERT_TRUE(big.send(std::string(300000, 'y')));
   auto brs = parseResponses(big.readResponses(1));
   ASSERT_EQ(brs.size(), 1u);

@@ -591,7 +591,8 @@ TEST(ConfigLoaderPartial, KeepsWhatReadCleanlyWithoutTheRulesThatHadErrors) {
 
 TEST(ConfigLoaderPartial, ServerHostsAreUnknownWhenTheyOrTheServerHadAnError) {
   auto hostsKnown = [](const std::string& yaml) {
-    LoadResult r = load(yaml + "rules: [{ name: a, match: { pathh: /a }, respond: { status: 200 } }]\n");
+    LoadResult r =
+        load(yaml + "rules: [{ name: a, match: { pathh: /a }, respond: { status: 200 } }]\n");
     EXPECT_TRUE(r.partial) << yaml;
     return r.partial && r.partial->hosts_known;
   };
