@@ -3,8 +3,10 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "cli/commands.h"
+#include "common/string_util.h"
 
 namespace {
 
@@ -27,6 +29,39 @@ void usage(FILE* out) {
       out);
 }
 
+constexpr std::string_view kCommands[] = {"run", "check", "explain", "test", "diff"};
+
+bool isCommand(std::string_view word) {
+  for (auto c : kCommands) {
+    if (c == word) return true;
+  }
+  return false;
+}
+
+// "unknown command 'chek'; did you mean 'check'?" and the list of commands.
+void reportUnknownCommand(const std::string& word) {
+  std::string_view best;
+  size_t best_distance = 3;  // at most 2 edits, and fewer than the word has letters
+  for (auto c : kCommands) {
+    size_t d = detour::editDistance(word, c);
+    if (d < best_distance && d < word.size()) {
+      best = c;
+      best_distance = d;
+    }
+  }
+  std::string hint;
+  if (!best.empty()) {
+    hint = "; did you mean '" + std::string(best) + "'?";
+  } else if (word.ends_with(".yaml") || word.ends_with(".yml")) {
+    hint = "; to run a config, use: detour -c " + word;
+  }
+  std::string list;
+  for (auto c : kCommands) list += (list.empty() ? "" : ", ") + std::string(c);
+  fprintf(stderr,
+          "detour: unknown command '%s'%s\ncommands: %s (detour --help shows how to use them)\n",
+          word.c_str(), hint.c_str(), list.c_str());
+}
+
 bool parseFlagArg(const std::string& v, detour::CliOptions& o) {
   size_t eq = v.find('=');
   if (eq == std::string::npos) return false;
@@ -39,7 +74,13 @@ bool parseFlagArg(const std::string& v, detour::CliOptions& o) {
 // Returns 0 on success, else an exit code.
 int parseArgs(int argc, char** argv, detour::CliOptions& o) {
   int i = 1;
-  if (i < argc && argv[i][0] != '-') o.command = argv[i++];
+  if (i < argc && argv[i][0] != '-') {
+    o.command = argv[i++];
+    if (!isCommand(o.command)) {
+      reportUnknownCommand(o.command);
+      return 2;
+    }
+  }
   for (; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](const char* what) -> const char* {
@@ -101,6 +142,7 @@ int parseArgs(int argc, char** argv, detour::CliOptions& o) {
 int main(int argc, char** argv) {
   detour::CliOptions opts;
   if (int rc = parseArgs(argc, argv, opts); rc != 0) {
+    if (!opts.command.empty() && !isCommand(opts.command)) return rc;  // already explained
     usage(stderr);
     return rc;
   }
@@ -114,8 +156,5 @@ int main(int argc, char** argv) {
   if (opts.command == "check") return detour::runCheckCommand(opts);
   if (opts.command == "explain") return detour::runExplainCommand(opts);
   if (opts.command == "test") return detour::runTestCommand(opts);
-  if (opts.command == "diff") return detour::runDiffCommand(opts);
-  fprintf(stderr, "detour: unknown command '%s'\n", opts.command.c_str());
-  usage(stderr);
-  return 2;
+  return detour::runDiffCommand(opts);  // parseArgs accepted only the commands above
 }

@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/request_spec.h"
@@ -9,6 +10,12 @@
 
 namespace detour {
 namespace {
+
+// Why a forward is answered by detour itself (applyPoolDown).
+std::string poolDownReason(const Decision& d) {
+  return "pool '" + d.pool +
+         "' has no healthy backend: detour answers itself, nothing is forwarded";
+}
 
 void printText(const RequestSpec& spec, const std::string& url, const Decision& d) {
   printf("request:  %s %s\n", spec.method.c_str(), url.c_str());
@@ -36,7 +43,13 @@ void printText(const RequestSpec& spec, const std::string& url, const Decision& 
     case ActionKind::kForward:
       printf("action:   forward\n");
       printf("pool:     %s\n", d.pool.c_str());
-      printf("status:   (the backend's)\n");
+      if (d.status == 0) {
+        printf("status:   (the backend's)\n");
+        break;
+      }
+      printf("status:   %d %s (%s)\n", d.status, std::string(statusReason(d.status)).c_str(),
+             poolDownReason(d).c_str());
+      printf("retry-after: %d\n", kPoolDownRetryAfter);
       break;
   }
 }
@@ -44,7 +57,8 @@ void printText(const RequestSpec& spec, const std::string& url, const Decision& 
 void printJson(const RequestSpec& spec, const std::string& url, const Decision& d) {
   std::string out = "{\"request\":{\"method\":" + jsonQuote(spec.method) + ",\"url\":" + jsonQuote(url) + "}";
   if (d.rule == nullptr) {
-    out += ",\"rule\":null,\"action\":null,\"status\":404,\"location\":null,\"pool\":null}";
+    out += ",\"rule\":null,\"action\":null,\"status\":404,\"location\":null,\"pool\":null,"
+           "\"retry_after\":null,\"reason\":null}";
     puts(out.c_str());
     return;
   }
@@ -57,6 +71,14 @@ void printJson(const RequestSpec& spec, const std::string& url, const Decision& 
   out += ",\"status\":" + (d.status == 0 ? std::string("null") : std::to_string(d.status));
   out += ",\"location\":" + (d.kind == ActionKind::kRedirect ? jsonQuote(d.location) : "null");
   out += ",\"pool\":" + (d.kind == ActionKind::kForward ? jsonQuote(d.pool) : "null");
+  std::optional<uint32_t> retry_after;
+  if (d.kind == ActionKind::kRedirect && d.status == d.rule->redirect()->code) {
+    retry_after = d.rule->redirect()->retry_after;  // not on a 421 for a Host not served
+  }
+  bool pool_down = d.kind == ActionKind::kForward && d.status != 0;
+  if (pool_down) retry_after = kPoolDownRetryAfter;
+  out += ",\"retry_after\":" + (retry_after ? std::to_string(*retry_after) : "null");
+  out += ",\"reason\":" + (pool_down ? jsonQuote(poolDownReason(d)) : "null");
   out += "}";
   puts(out.c_str());
 }
@@ -104,6 +126,7 @@ int runExplainCommand(const CliOptions& opts) {
     return 2;
   }
   Decision d = decide(*snap->table, spec.view(), ctx);
+  applyPoolDown(d, state);
   if (opts.json) {
     printJson(spec, opts.args[1], d);
   } else {

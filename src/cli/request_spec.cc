@@ -56,9 +56,18 @@ std::string describeDecision(const Decision& d) {
       break;
     case ActionKind::kForward:
       out += "forward to pool '" + d.pool + "'";
+      if (d.status != 0) out += ": down -> " + std::to_string(d.status);
       break;
   }
   return out;
+}
+
+bool applyPoolDown(Decision& d, RuntimeState& state) {
+  if (d.rule == nullptr || d.kind != ActionKind::kForward) return false;
+  PoolCell* cell = state.findPool(d.pool);
+  if (cell == nullptr || !cell->down.load()) return false;
+  d.status = kPoolDownStatus;
+  return true;
 }
 
 }  // namespace detour

@@ -9,6 +9,7 @@
 
 #include "routing/decision.h"
 #include "routing/request_view.h"
+#include "routing/runtime_state.h"
 
 namespace detour {
 
@@ -30,5 +31,15 @@ struct RequestSpec {
 
 // Text for `detour explain` and failure messages: "rule 'x' -> 307 /api/v2/orders".
 std::string describeDecision(const Decision& d);
+
+// What the live server answers itself for a forward to a pool with no healthy backend
+// (proxy/downstream_connection.cc): 503 with this Retry-After, in seconds. The explain test
+// against the live server (tests/integration/cli_integration_test.cc) pins both.
+inline constexpr int kPoolDownStatus = 503;
+inline constexpr int kPoolDownRetryAfter = 5;
+
+// When `d` forwards to a pool that `state` has down (--pool-down, a case's pools_down), the
+// live server does not forward: sets d.status to kPoolDownStatus and returns true.
+bool applyPoolDown(Decision& d, RuntimeState& state);
 
 }  // namespace detour

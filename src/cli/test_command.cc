@@ -110,6 +110,7 @@ CaseResult runCase(const YAML::Node& c, const ConfigSnapshot& snap, RuntimeState
     return res;
   }
   Decision d = decide(*snap.table, spec.view(), ctx);
+  applyPoolDown(d, state);  // a forward to a pool the case has down: the live server's 503
   checkExpectations(c["expect"], d, res);
   return res;
 }

@@ -149,7 +149,18 @@ std::optional<Cidr> Cidr::parse(std::string_view text, std::string* error) {
   }
   out.prefix_len = max_len;
   if (slash != std::string_view::npos) {
-    auto len = parseDecimal(text.substr(slash + 1));
+    std::string_view digits = text.substr(slash + 1);
+    // "/08" is refused like a port "08080": one spelling per value.
+    if (digits.size() > 1 && digits[0] == '0') {
+      size_t first = digits.find_first_not_of('0');
+      std::string bare(first == std::string_view::npos ? "0" : digits.substr(first));
+      if (error != nullptr) {
+        *error = "prefix length has a leading zero: write /" + bare + ", not /" +
+                 std::string(digits);
+      }
+      return std::nullopt;
+    }
+    auto len = parseDecimal(digits);
     if (!len || *len > static_cast<uint64_t>(max_len) || text.size() - slash - 1 > 3)
       return fail("prefix length out of range");
     out.prefix_len = static_cast<int>(*len);

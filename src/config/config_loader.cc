@@ -101,7 +101,11 @@ void readTop(ConfigReporter& r, const YAML::Node& root, Config& config) {
                  {"listen", "server"}});
   if (!map.isMap()) return;
   if (auto v = map.get("version")) readVersion(r, *v, config);
-  if (auto v = map.require("server")) readServer(r, *v, config.server);
+  if (auto v = map.require("server")) {
+    readServer(r, *v, config.server);
+  } else {
+    r.incomplete().hosts = true;
+  }
   if (auto v = map.get("admin")) readAdmin(r, *v, config.admin);
   if (auto v = map.get("log")) readLog(r, *v, config.log);
   if (auto v = map.get("flags")) readFlags(r, *v, config.flags);
@@ -167,12 +171,15 @@ bool checkSingleDocument(ConfigReporter& r, const std::string& yaml) {
   return true;
 }
 
-// Parses the YAML text (one document) and reads it; catches every yaml-cpp exception.
-void parseAndRead(ConfigReporter& r, std::string_view yaml, Config& config) {
+// Parses the YAML text (one document) and reads it; catches every yaml-cpp exception. Returns
+// true when the YAML parsed, so that `config` holds what could be read.
+bool parseAndRead(ConfigReporter& r, std::string_view yaml, Config& config) {
   try {
     std::string text(yaml);
-    if (!checkSingleDocument(r, text)) return;
-    readTop(r, YAML::Load(text), config);
+    if (!checkSingleDocument(r, text)) return false;
+    YAML::Node root = YAML::Load(text);
+    readTop(r, root, config);
+    return true;
   } catch (const YAML::Exception& e) {
     bool tab = e.mark.line >= 0 && indentedWithTab(yaml, e.mark.line);
     char at =
@@ -181,6 +188,25 @@ void parseAndRead(ConfigReporter& r, std::string_view yaml, Config& config) {
   } catch (const std::exception& e) {
     r.error(kFileStart, std::string("cannot read the config: ") + e.what());
   }
+  return false;
+}
+
+// `config` without the rules that had errors of their own.
+PartialConfig partialConfig(Config config, const ConfigReporter::Incomplete& incomplete) {
+  PartialConfig partial;
+  partial.hosts_known = !incomplete.hosts;
+  std::vector<RuleConfig> clean;
+  size_t next_broken = 0;
+  for (size_t i = 0; i < config.rules.size(); ++i) {
+    if (next_broken < incomplete.rules.size() && incomplete.rules[next_broken] == i) {
+      ++next_broken;
+      continue;
+    }
+    clean.push_back(std::move(config.rules[i]));
+  }
+  config.rules = std::move(clean);
+  partial.config = std::move(config);
+  return partial;
 }
 
 // Reads the file at `path` into `out`; returns "" or the reason it could not.
@@ -204,9 +230,13 @@ LoadResult loadConfigString(std::string_view yaml, const std::string& file,
   ConfigReporter reporter(file, base_dir, result.diagnostics);
   Config config;
   config.file = file;
-  parseAndRead(reporter, yaml, config);
+  bool parsed = parseAndRead(reporter, yaml, config);
   result.diagnostics.sortByPosition();
-  if (reporter.errorCount() == 0) result.config = std::move(config);
+  if (reporter.errorCount() == 0) {
+    result.config = std::move(config);
+  } else if (parsed) {
+    result.partial = partialConfig(std::move(config), reporter.incomplete());
+  }
   return result;
 }
 

@@ -15,9 +15,22 @@
 
 namespace detour {
 
+// What read cleanly from a file with errors, for the checks that can still run on it: `detour
+// check` compiles and lints these rules too, so that one run reports every independent
+// problem. Nothing that had an error is in it, so those checks add no echo of one.
+struct PartialConfig {
+  // As far as it could be read; `rules` holds only the rules without an error of their own.
+  Config config;
+  // False when server.hosts may be missing names (an error in it, a key meant as 'hosts', a
+  // broken or missing `server`): checks that read it must be skipped.
+  bool hosts_known = true;
+};
+
 struct LoadResult {
   // Present when the file had no errors (it may still have warnings).
   std::optional<Config> config;
+  // Present when the file had errors but its YAML parsed.
+  std::optional<PartialConfig> partial;
   // Every error and warning found, in file order.
   Diagnostics diagnostics;
 };

@@ -42,11 +42,20 @@ class ConfigReporter {
   const std::string& baseDir() const { return base_dir_; }
   size_t errorCount() const { return errors_; }
 
+  // What did not read cleanly, for the checks that go on past reading errors (LoadResult's
+  // `partial`): the readers record it as they report.
+  struct Incomplete {
+    std::vector<size_t> rules;  // indexes into Config::rules of rules with an error of their own
+    bool hosts = false;         // server.hosts may be missing names (an error in or around it)
+  };
+  Incomplete& incomplete() { return incomplete_; }
+
  private:
   std::string file_;
   std::string base_dir_;
   Diagnostics& diags_;
   size_t errors_ = 0;
+  Incomplete incomplete_;
 };
 
 // One value of the file together with the words messages use to name it.

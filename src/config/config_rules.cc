@@ -248,7 +248,9 @@ void readRules(ConfigReporter& r, const ConfigValue& value, Config& config) {
   if (items.empty()) r.warning(value.pos, "no rules: every request gets 404");
   RuleNames names;
   for (size_t i = 0; i < items.size(); ++i) {
+    size_t errors_before = r.errorCount();
     if (auto rule = readRule(r, items[i], i, config, names)) {
+      if (r.errorCount() != errors_before) r.incomplete().rules.push_back(config.rules.size());
       config.rules.push_back(std::move(*rule));
     }
   }

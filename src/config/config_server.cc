@@ -268,9 +268,14 @@ void readServer(ConfigReporter& r, const ConfigValue& value, ServerConfig& out) 
                 {"listen", "hosts", "workers", "trusted_proxies", "limits", "timeouts", "hsts"},
                 {{"listeners", "listen"}, {"threads", "workers"}, {"timeout", "timeouts"},
                  {"server_names", "hosts"}, {"server_name", "hosts"}});
-  if (!map.isMap()) return;
+  if (!map.isMap()) {
+    r.incomplete().hosts = true;
+    return;
+  }
   if (auto v = map.require("listen")) readListeners(r, *v, out.listen);
+  size_t errors_before = r.errorCount();
   if (auto v = map.get("hosts")) readServerHosts(r, *v, out);
+  if (r.errorCount() != errors_before || map.suggested("hosts")) r.incomplete().hosts = true;
   if (auto v = map.get("workers")) readWorkers(r, *v, out.workers);
   if (auto v = map.get("trusted_proxies")) readTrustedProxies(r, *v, out.trusted_proxies);
   if (auto v = map.get("limits")) readLimits(r, *v, out.limits);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "routing/rule_lint.h"
 #include "routing/rule_lint_internal.h"
 
 namespace detour {
@@ -81,13 +82,19 @@ void lintUncheckedHost(const RuleTable& table, const CompiledRule& rule, const s
 }  // namespace
 
 void lintRules(const RuleTable& table, EpochMillis now, Diagnostics& diags) {
+  LintOptions opts;
+  opts.now = now;
+  lintRules(table, opts, diags);
+}
+
+void lintRules(const RuleTable& table, const LintOptions& opts, Diagnostics& diags) {
   const std::string& file = table.config().file;
   for (size_t i = 0; i < table.size(); ++i) {
     const CompiledRule& rule = table.rule(i);
     lintBodyDroppingRedirect(rule, file, diags);
-    lintExpired(rule, now, file, diags);
+    lintExpired(rule, opts.now, file, diags);
     lintRedirectLoop(rule, file, diags);
-    lintUncheckedHost(table, rule, file, diags);
+    if (opts.hosts_known) lintUncheckedHost(table, rule, file, diags);
   }
   lintShadowedRules(table, diags);
 }

@@ -568,5 +568,48 @@ TEST(ConfigLoaderPositions, ListenerAndBackendPositions) {
   EXPECT_POS(std::get<ForwardAction>(r.config->rules[0].action).pool_pos, 11, 22);
 }
 
+// ---------------------------------------------------------------- what reads from a bad file
+
+TEST(ConfigLoaderPartial, KeepsWhatReadCleanlyWithoutTheRulesThatHadErrors) {
+  LoadResult r = load(std::string(kHead) +
+                      "pools: { web: { backends: [\"127.0.0.1:1\"], keepalive: many } }\n"
+                      "rules:\n"
+                      "  - name: a\n    match: { path: /a }\n    respond: { status: 200 }\n"
+                      "  - name: b\n    match: { pathprefix: /b }\n    forward: { pool: web }\n"
+                      "  - name: c\n    forward: { pool: nowhere }\n"
+                      "  - name: d\n    forward: { pool: web }\n");
+  EXPECT_FALSE(r.config);
+  ASSERT_TRUE(r.partial);
+  const Config& c = r.partial->config;
+  ASSERT_EQ(c.rules.size(), 2u);  // 'b' and 'c' had errors of their own
+  EXPECT_EQ(c.rules[0].name, "a");
+  EXPECT_EQ(c.rules[1].name, "d");
+  ASSERT_EQ(c.pools.size(), 1u);  // a pool with an error is still there for the rules
+  EXPECT_EQ(c.pools[0].name, "web");
+  EXPECT_TRUE(r.partial->hosts_known);
+}
+
+TEST(ConfigLoaderPartial, ServerHostsAreUnknownWhenTheyOrTheServerHadAnError) {
+  auto hostsKnown = [](const std::string& yaml) {
+    LoadResult r =
+        load(yaml + "rules: [{ name: a, match: { pathh: /a }, respond: { status: 200 } }]\n");
+    EXPECT_TRUE(r.partial) << yaml;
+    return r.partial && r.partial->hosts_known;
+  };
+  EXPECT_TRUE(hostsKnown(kHead));
+  EXPECT_TRUE(hostsKnown("server: { listen: [\"127.0.0.1:8080\"], workers: 0 }\n"));
+  EXPECT_FALSE(hostsKnown("server: { listen: [\"127.0.0.1:8080\"], hosts: [\"a b\"] }\n"));
+  EXPECT_FALSE(hostsKnown("server: { listen: [\"127.0.0.1:8080\"], host: [a.example] }\n"));
+  EXPECT_FALSE(hostsKnown("server: [127.0.0.1:8080]\n"));
+  EXPECT_FALSE(hostsKnown("version: 1\n"));  // no server at all
+}
+
+TEST(ConfigLoaderPartial, NothingWhenTheYamlDoesNotParseOrTheFileIsValid) {
+  EXPECT_FALSE(load("server:\n  listen: [\"127.0.0.1:8080\"\nrules: []\n").partial);
+  LoadResult ok = load(std::string(kHead) + "rules: [{ name: a, respond: { status: 200 } }]\n");
+  EXPECT_TRUE(ok.config);
+  EXPECT_FALSE(ok.partial);
+}
+
 }  // namespace
 }  // namespace detour
