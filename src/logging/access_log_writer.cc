@@ -28,6 +28,11 @@ thread_local SpscRing* t_ring = nullptr;
 AccessLogWriter& AccessLogWriter::instance() {
   // Never destroyed: threads keep pointers to their rings until the process ends.
   static AccessLogWriter* writer = new AccessLogWriter();
+  // A process that ends without AccessLog::shutdown() (a server that failed to start) still
+  // writes what was queued and joins the writer, at exit.
+  static struct StopAtExit {
+    ~StopAtExit() { writer->stop(); }
+  } stop_at_exit;
   return *writer;
 }
 

@@ -33,7 +33,7 @@ class AccessLogWriter {
   static constexpr size_t kRingBytes = size_t{1} << 20;  // per writing thread
   static constexpr std::chrono::milliseconds kFlushInterval{100};
 
-  // The process-wide writer (never destroyed; stop() joins its thread).
+  // The process-wide writer (never destroyed; stop() joins its thread, and so does exit).
   static AccessLogWriter& instance();
 
   // Takes `sink` and starts the writer thread if it is not running. Any thread.
