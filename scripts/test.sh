@@ -13,11 +13,12 @@ if [[ "${DETOUR_SANITIZERS:-0}" == "1" ]]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=16 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 600 -LE 'bench|container|fuzz'
-  BUILD_TYPE=RelWithDebInfo BUILD_TARGETS="detour detour_integration_tests" \
+  BUILD_TYPE=RelWithDebInfo \
+    BUILD_TARGETS="detour detour_integration_tests detour_logging_tests detour_server_tests" \
     ./scripts/build.sh build-tsan -DDETOUR_SANITIZE=thread -DDETOUR_BUILD_TESTS=ON
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     ctest --test-dir build-tsan --output-on-failure -j"$jobs" --timeout 600 \
-    -R '^(Reload|Drain|Logs|AdminTest|ForwardTest|ForwardAcrossReload)\.'
+    -R '^(Reload|Drain|Logs|AdminTest|ForwardTest|ForwardAcrossReload|SpscRing|AccessLogTest|EventLoopPost|WorkerStats)\.'
 fi
 ./scripts/build.sh build -DDETOUR_BUILD_TESTS=ON
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600

@@ -33,10 +33,9 @@ void StatusCounts::add(int status) {
 }
 
 RuleStats* WorkerStats::rule(const std::string& name) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto& slot = rules_[name];
-  if (!slot) slot = std::make_unique<RuleStats>();
-  return slot.get();
+  auto [it, added] = rule_index_.try_emplace(name, nullptr);
+  if (added) it->second = &rules_.emplace(name).stats;
+  return it->second;
 }
 
 void WorkerStats::recordLatency(double seconds) {
@@ -77,12 +76,20 @@ uint64_t WorkerStats::redirects(int code) const {
   return i < 0 ? 0 : redirects_[static_cast<size_t>(i)].load(std::memory_order_relaxed);
 }
 
-void WorkerStats::recordUpstreamError(const std::string& pool, const std::string& backend,
+UpstreamErrorCounts& WorkerStats::upstreamErrors(std::string_view pool, std::string_view backend) {
+  error_key_.assign(pool);
+  error_key_ += '\0';
+  error_key_.append(backend);
+  auto it = error_index_.find(error_key_);
+  if (it == error_index_.end()) {
+    it = error_index_.emplace(error_key_, &upstream_errors_.emplace(pool, backend)).first;
+  }
+  return *it->second;
+}
+
+void WorkerStats::recordUpstreamError(std::string_view pool, std::string_view backend,
                                       UpstreamError e) {
-  std::lock_guard<std::mutex> lock(mu_);  // errors are rare; the lock keeps the map simple
-  auto& arr = upstream_errors_[{pool, backend}];
-  if (!arr) arr = std::make_unique<ErrorArray>();
-  (*arr)[static_cast<size_t>(e)].fetch_add(1, std::memory_order_relaxed);
+  upstreamErrors(pool, backend).add(e);
 }
 
 }  // namespace detour

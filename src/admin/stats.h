@@ -1,18 +1,19 @@
 #pragma once
 
 // Counters for /metrics and /rules. Each worker owns one WorkerStats shard and is its only
-// writer (relaxed atomics, no lock on the request path); the admin thread sums the shards when
-// asked. Per-rule counters are keyed by rule name, so they survive reloads for rules that
-// stay.
+// writer (relaxed atomics); the admin thread sums the shards when asked. Nothing here takes a
+// lock: counters created on first use (a rule's, a backend's errors) are found again through
+// a map only the worker touches, and published to readers on a PublishedList. Per-rule
+// counters are keyed by rule name, so they survive reloads for rules that stay.
 
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <string>
-#include <vector>
+#include <string_view>
+#include <unordered_map>
+
+#include "admin/published_list.h"
 
 namespace detour {
 
@@ -61,14 +62,32 @@ struct RuleStats {
   StatusCounts statuses;
 };
 
+// One backend's failed exchanges by kind (detour_upstream_errors_total). Single writer.
+class UpstreamErrorCounts {
+ public:
+  UpstreamErrorCounts(std::string_view pool, std::string_view backend)
+      : pool_(pool), backend_(backend) {}
+  void add(UpstreamError e) { counts_[static_cast<size_t>(e)].fetch_add(1, std::memory_order_relaxed); }
+  uint64_t count(UpstreamError e) const {
+    return counts_[static_cast<size_t>(e)].load(std::memory_order_relaxed);
+  }
+  const std::string& pool() const { return pool_; }
+  const std::string& backend() const { return backend_; }
+
+ private:
+  std::string pool_;
+  std::string backend_;  // "" for errors of the pool as a whole (no healthy backend)
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(UpstreamError::kCount)> counts_{};
+};
+
 // Latency buckets (seconds) of detour_request_duration_seconds.
 inline constexpr std::array<double, 12> kLatencyBuckets = {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0};
 
 class WorkerStats {
  public:
-  // The counters of rule `name`; created on first use. Worker thread. Cheap after the first
-  // call for a name (callers cache the pointer per snapshot).
+  // The counters of rule `name`; created on first use. Worker thread; no lock (a hash lookup;
+  // callers cache the pointer per snapshot).
   RuleStats* rule(const std::string& name);
   // Counters for requests no rule matched, and for requests refused before routing.
   RuleStats& unmatched() { return unmatched_; }
@@ -76,16 +95,19 @@ class WorkerStats {
 
   void recordLatency(double seconds);
   void recordRedirect(int code);
-  void recordUpstreamError(const std::string& pool, const std::string& backend, UpstreamError e);
+  // Counts a failed exchange with `backend` of `pool`. Worker thread; no lock, and no
+  // allocation after the backend's first error.
+  void recordUpstreamError(std::string_view pool, std::string_view backend, UpstreamError e);
+  // The error counters of (pool, backend), created on first use. Worker thread.
+  UpstreamErrorCounts& upstreamErrors(std::string_view pool, std::string_view backend);
 
   std::atomic<uint64_t> requests{0};
 
-  // --- readers (any thread) ---
-  // fn(name, stats) for every rule seen, under the shard's lock (short).
+  // --- readers (any thread, no lock) ---
+  // fn(name, stats) for every rule seen, once each, in no particular order.
   template <typename Fn>
   void forEachRule(Fn fn) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [name, st] : rules_) fn(name, *st);
+    rules_.forEach([&](const NamedRuleStats& r) { fn(r.name, r.stats); });
   }
   uint64_t latencyBucket(size_t i) const { return latency_[i].load(std::memory_order_relaxed); }
   uint64_t latencyCount() const { return latency_count_.load(std::memory_order_relaxed); }
@@ -94,25 +116,32 @@ class WorkerStats {
   // fn("pool", "backend", kind, count) for every upstream error counter.
   template <typename Fn>
   void forEachUpstreamError(Fn fn) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [key, arr] : upstream_errors_) {
-      for (size_t k = 0; k < arr->size(); ++k) {
-        uint64_t v = (*arr)[k].load(std::memory_order_relaxed);
-        if (v != 0) fn(key.first, key.second, static_cast<UpstreamError>(k), v);
+    upstream_errors_.forEach([&](const UpstreamErrorCounts& c) {
+      for (size_t k = 0; k < static_cast<size_t>(UpstreamError::kCount); ++k) {
+        uint64_t v = c.count(static_cast<UpstreamError>(k));
+        if (v != 0) fn(c.pool(), c.backend(), static_cast<UpstreamError>(k), v);
       }
-    }
+    });
   }
 
  private:
-  mutable std::mutex mu_;  // guards the maps' structure, not the counters
-  std::map<std::string, std::unique_ptr<RuleStats>> rules_;
+  struct NamedRuleStats {
+    explicit NamedRuleStats(const std::string& n) : name(n) {}
+    std::string name;
+    RuleStats stats;
+  };
+  // What readers walk; written by the worker only.
+  PublishedList<NamedRuleStats> rules_;
+  PublishedList<UpstreamErrorCounts> upstream_errors_;
+  // The worker's own indexes into those lists (no other thread touches them).
+  std::unordered_map<std::string, RuleStats*> rule_index_;
+  std::unordered_map<std::string, UpstreamErrorCounts*> error_index_;  // "pool\0backend"
+  std::string error_key_;  // scratch for lookups in error_index_
   RuleStats unmatched_;
   std::array<std::atomic<uint64_t>, kLatencyBuckets.size()> latency_{};
   std::atomic<uint64_t> latency_count_{0};
   std::atomic<uint64_t> latency_sum_us_{0};
   std::array<std::atomic<uint64_t>, 5> redirects_{};  // 301 302 303 307 308
-  using ErrorArray = std::array<std::atomic<uint64_t>, static_cast<size_t>(UpstreamError::kCount)>;
-  std::map<std::pair<std::string, std::string>, std::unique_ptr<ErrorArray>> upstream_errors_;
 };
 
 }  // namespace detour

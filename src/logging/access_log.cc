@@ -1,79 +1,16 @@
 #include "logging/access_log.h"
 
-#include <spdlog/async.h>
-#include <spdlog/async_logger.h>
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
-
+#include <charconv>
 #include <cstdio>
 #include <ctime>
-#include <mutex>
 
 #include "common/string_util.h"
+#include "logging/access_log_writer.h"
+#include "logging/access_sink.h"
 #include "logging/logging.h"
 
 namespace detour {
 namespace {
-
-// A plain file sink that can reopen its path (logrotate moves the file, then SIGUSR1).
-class ReopenableFileSink final : public spdlog::sinks::base_sink<std::mutex> {
- public:
-  explicit ReopenableFileSink(std::string path) : path_(std::move(path)) { openLocked(); }
-  ~ReopenableFileSink() override {
-    if (file_ != nullptr) fclose(file_);
-  }
-  void reopen() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (file_ != nullptr) fclose(file_);
-    openLocked();
-  }
-
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    if (file_ == nullptr) return;
-    fwrite(msg.payload.data(), 1, msg.payload.size(), file_);
-    fputc('\n', file_);
-  }
-  void flush_() override {
-    if (file_ != nullptr) fflush(file_);
-  }
-
- private:
-  void openLocked() {
-    file_ = fopen(path_.c_str(), "ae");
-    if (file_ == nullptr) detour::log().error("cannot open access log {}: {}", path_, strerror(errno));
-  }
-  std::string path_;
-  FILE* file_ = nullptr;
-};
-
-// stdout without the sink's own formatting: the payload is the whole line.
-class RawStdoutSink final : public spdlog::sinks::base_sink<std::mutex> {
- public:
-  explicit RawStdoutSink(FILE* f) : file_(f) {}
-
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    fwrite(msg.payload.data(), 1, msg.payload.size(), file_);
-    fputc('\n', file_);
-  }
-  void flush_() override { fflush(file_); }
-
- private:
-  FILE* file_;
-};
-
-// The one writer thread of every access log. Created on first use; shutdown() joins it.
-std::shared_ptr<spdlog::details::thread_pool>& poolSlot() {
-  static std::shared_ptr<spdlog::details::thread_pool> pool;
-  return pool;
-}
-
-std::shared_ptr<spdlog::details::thread_pool> accessThreadPool() {
-  auto& pool = poolSlot();
-  if (!pool) pool = std::make_shared<spdlog::details::thread_pool>(16384, 1);
-  return pool;
-}
 
 void appendField(std::string& out, const char* name, std::string_view value) {
   out += ",\"";
@@ -83,21 +20,26 @@ void appendField(std::string& out, const char* name, std::string_view value) {
   out += '"';
 }
 
-std::string isoTime(std::chrono::system_clock::time_point tp) {
+template <typename Int>
+void appendNumber(std::string& out, Int v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+void appendIsoTime(std::string& out, std::chrono::system_clock::time_point tp) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(tp.time_since_epoch()).count();
   time_t secs = static_cast<time_t>(ms / 1000);
   struct tm tm_utc;
   gmtime_r(&secs, &tm_utc);
   char buf[40];
   size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm_utc);
-  snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
-  return buf;
+  n += static_cast<size_t>(snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000)));
+  out.append(buf, n);
 }
 
 // Combined-format fields are quoted; escape what would break the quoting.
-void appendQuoted(std::string& out, std::string_view v) {
-  out += '"';
-  if (v.empty()) out += '-';
+void appendQuotable(std::string& out, std::string_view v) {
   for (char c : v) {
     unsigned char u = static_cast<unsigned char>(c);
     if (c == '"' || c == '\\' || u < 0x20 || u >= 0x7f) {
@@ -108,7 +50,17 @@ void appendQuoted(std::string& out, std::string_view v) {
       out += c;
     }
   }
+}
+
+void appendQuoted(std::string& out, std::string_view v) {
   out += '"';
+  if (v.empty()) out += '-';
+  appendQuotable(out, v);
+  out += '"';
+}
+
+void appendOrDash(std::string& out, std::string_view v) {
+  out += v.empty() ? std::string_view("-") : v;
 }
 
 }  // namespace
@@ -116,75 +68,65 @@ void appendQuoted(std::string& out, std::string_view v) {
 std::shared_ptr<AccessLog> AccessLog::create(const LogConfig& cfg) {
   std::shared_ptr<AccessLog> out(new AccessLog());
   if (!cfg.access_enabled) return out;
-  out->format_ = cfg.access_format;
-  spdlog::sink_ptr sink;
-  if (cfg.access_path == "stdout" || cfg.access_path == "stderr") {
-    sink = std::make_shared<RawStdoutSink>(cfg.access_path == "stdout" ? stdout : stderr);
-  } else {
-    auto file = std::make_shared<ReopenableFileSink>(cfg.access_path);
-    out->reopener_ = file;
-    sink = file;
-  }
-  out->logger_ = std::make_shared<spdlog::async_logger>(
-      "access", std::move(sink), accessThreadPool(), spdlog::async_overflow_policy::overrun_oldest);
-  out->logger_->set_level(spdlog::level::info);
-  out->logger_->flush_on(spdlog::level::info);
+  out->sink_ = AccessLogWriter::instance().add(
+      std::make_unique<AccessSink>(cfg.access_path, cfg.access_format));
   return out;
 }
 
 AccessLog::~AccessLog() {
-  if (logger_ && poolSlot()) logger_->flush();
+  if (sink_ != nullptr) AccessLogWriter::instance().retire(sink_);
 }
 
 void AccessLog::write(const AccessRecord& rec) {
-  if (!logger_) return;
-  std::string line = format_ == AccessLogFormat::kJson ? formatJson(rec) : formatCombined(rec);
-  logger_->info(std::string_view(line));
+  if (sink_ != nullptr) AccessLogWriter::instance().push(rec, sink_);
 }
 
 void AccessLog::reopen() {
-  if (reopener_) std::static_pointer_cast<ReopenableFileSink>(reopener_)->reopen();
+  if (!AccessLogWriter::instance().sync(true, std::chrono::seconds(1))) {
+    log().warn("access log: the writer did not reopen the files within 1 s (blocked output?)");
+  }
 }
 
-void AccessLog::flush() {
-  if (logger_ && poolSlot()) logger_->flush();
-}
+void AccessLog::flush() { AccessLogWriter::instance().sync(false, std::chrono::seconds(1)); }
 
-uint64_t AccessLog::dropped() const {
-  auto& pool = poolSlot();
-  return pool ? pool->overrun_counter() : 0;
-}
+uint64_t AccessLog::dropped() const { return AccessLogWriter::instance().dropped(); }
 
-void AccessLog::shutdown() {
-  // Destroying the pool queues a stop after the lines still waiting and joins the writer
-  // thread, so every line is written before the loggers and their sinks go away.
-  poolSlot().reset();
-}
+void AccessLog::shutdown() { AccessLogWriter::instance().stop(); }
 
 std::string AccessLog::formatJson(const AccessRecord& rec) {
   std::string out;
-  out.reserve(384);
+  appendJson(out, rec);
+  return out;
+}
+
+std::string AccessLog::formatCombined(const AccessRecord& rec) {
+  std::string out;
+  appendCombined(out, rec);
+  return out;
+}
+
+void AccessLog::appendJson(std::string& out, const AccessRecord& rec) {
   out += "{\"time\":\"";
-  out += isoTime(rec.time);
+  appendIsoTime(out, rec.time);
   out += '"';
   appendField(out, "client", rec.client);
   appendField(out, "scheme", rec.scheme);
   appendField(out, "host", rec.host);
   out += ",\"listener_port\":";
-  out += std::to_string(rec.listener_port);
+  appendNumber(out, rec.listener_port);
   appendField(out, "method", rec.method);
   appendField(out, "target", rec.target);
   appendField(out, "protocol", rec.protocol);
   out += ",\"status\":";
-  out += std::to_string(rec.status);
+  appendNumber(out, rec.status);
   appendField(out, "rule", rec.rule);
   if (!rec.location.empty()) appendField(out, "location", rec.location);
   if (!rec.pool.empty()) appendField(out, "pool", rec.pool);
   if (!rec.upstream.empty()) appendField(out, "upstream", rec.upstream);
   out += ",\"bytes_in\":";
-  out += std::to_string(rec.bytes_in);
+  appendNumber(out, rec.bytes_in);
   out += ",\"bytes_out\":";
-  out += std::to_string(rec.bytes_out);
+  appendNumber(out, rec.bytes_out);
   char dur[32];
   snprintf(dur, sizeof dur, "%.3f", rec.duration_ms);
   out += ",\"duration_ms\":";
@@ -193,30 +135,29 @@ std::string AccessLog::formatJson(const AccessRecord& rec) {
   appendField(out, "user_agent", rec.user_agent);
   appendField(out, "referer", rec.referer);
   out += '}';
-  return out;
 }
 
 // Apache/nginx combined format, then detour's fields in a fixed order:
 //   CLIENT - - [TIME] "METHOD TARGET PROTOCOL" STATUS BYTES_OUT "REFERER" "USER_AGENT"
 //   "HOST" SCHEME RULE REQUEST_ID DURATION_MS BYTES_IN LISTENER_PORT
 // (new fields go last, so that readers of the older lines keep working).
-std::string AccessLog::formatCombined(const AccessRecord& rec) {
-  std::string out;
-  out.reserve(320);
-  out += rec.client.empty() ? std::string_view("-") : rec.client;
+void AccessLog::appendCombined(std::string& out, const AccessRecord& rec) {
+  appendOrDash(out, rec.client);
   time_t secs = std::chrono::system_clock::to_time_t(rec.time);
   struct tm tm_utc;
   gmtime_r(&secs, &tm_utc);
   char tbuf[40];
-  strftime(tbuf, sizeof tbuf, " - - [%d/%b/%Y:%H:%M:%S +0000] ", &tm_utc);
-  out += tbuf;
-  std::string request;
-  request.append(rec.method).append(" ").append(rec.target).append(" ").append(rec.protocol);
-  appendQuoted(out, request);
+  out.append(tbuf, strftime(tbuf, sizeof tbuf, " - - [%d/%b/%Y:%H:%M:%S +0000] ", &tm_utc));
+  out += '"';  // the request line is never empty: it has its two spaces
+  appendQuotable(out, rec.method);
   out += ' ';
-  out += std::to_string(rec.status);
+  appendQuotable(out, rec.target);
   out += ' ';
-  out += std::to_string(rec.bytes_out);
+  appendQuotable(out, rec.protocol);
+  out += "\" ";
+  appendNumber(out, rec.status);
+  out += ' ';
+  appendNumber(out, rec.bytes_out);
   out += ' ';
   appendQuoted(out, rec.referer);
   out += ' ';
@@ -224,18 +165,17 @@ std::string AccessLog::formatCombined(const AccessRecord& rec) {
   out += ' ';
   appendQuoted(out, rec.host);
   out += ' ';
-  out += rec.scheme.empty() ? std::string_view("-") : rec.scheme;
+  appendOrDash(out, rec.scheme);
   out += ' ';
-  out += rec.rule.empty() ? std::string_view("-") : rec.rule;
+  appendOrDash(out, rec.rule);
   out += ' ';
-  out += rec.request_id.empty() ? std::string_view("-") : rec.request_id;
+  appendOrDash(out, rec.request_id);
   char dur[32];
   snprintf(dur, sizeof dur, " %.3f ", rec.duration_ms);
   out += dur;
-  out += std::to_string(rec.bytes_in);
+  appendNumber(out, rec.bytes_in);
   out += ' ';
-  out += std::to_string(rec.listener_port);
-  return out;
+  appendNumber(out, rec.listener_port);
 }
 
 }  // namespace detour

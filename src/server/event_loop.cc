@@ -37,6 +37,11 @@ EventLoop::EventLoop() : base_(newBase()) {
 }
 
 EventLoop::~EventLoop() {
+  for (Posted* p = posted_.exchange(nullptr); p != nullptr;) {  // never run
+    Posted* next = p->next;
+    delete p;
+    p = next;
+  }
   to_delete_.clear();
   flush_queue_.reset();
   wake_.reset();
@@ -50,14 +55,19 @@ void EventLoop::stop() {
   post([this] { event_base_loopbreak(base_.get()); });
 }
 
+// The loop takes the whole list at once (runPosted), so a node is never popped alone and the
+// compare-and-swap cannot suffer ABA. wake_pending_ and the list are seq_cst: a poster that
+// sees a wake-up pending is sure the loop clears the flag, and so takes the list, after its
+// push.
 void EventLoop::post(std::function<void()> fn) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    posted_.push_back(std::move(fn));
+  auto* p = new Posted{std::move(fn), posted_.load(std::memory_order_relaxed)};
+  while (!posted_.compare_exchange_weak(p->next, p, std::memory_order_seq_cst,
+                                        std::memory_order_relaxed)) {
   }
+  if (wake_pending_.exchange(true, std::memory_order_seq_cst)) return;
   uint64_t one = 1;
   ssize_t n = write(wake_fd_, &one, sizeof one);
-  (void)n;  // EAGAIN means a wake-up is already pending
+  (void)n;  // EAGAIN means the counter is full: a wake-up is pending anyway
 }
 
 void EventLoop::onWake(evutil_socket_t fd, short, void* ctx) {
@@ -68,12 +78,20 @@ void EventLoop::onWake(evutil_socket_t fd, short, void* ctx) {
 }
 
 void EventLoop::runPosted() {
-  std::vector<std::function<void()>> fns;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    fns.swap(posted_);
+  wake_pending_.store(false, std::memory_order_seq_cst);
+  Posted* p = posted_.exchange(nullptr, std::memory_order_seq_cst);
+  Posted* fifo = nullptr;  // reverse: oldest first
+  while (p != nullptr) {
+    Posted* next = p->next;
+    p->next = fifo;
+    fifo = p;
+    p = next;
   }
-  for (auto& fn : fns) fn();
+  while (fifo != nullptr) {
+    std::unique_ptr<Posted> node(fifo);
+    fifo = fifo->next;
+    node->fn();
+  }
 }
 
 void EventLoop::deferredDelete(std::unique_ptr<Deletable> obj) {

@@ -4,9 +4,9 @@
 // deferredDelete() are destroyed after the current callback returns (style P5), and functions
 // given to post() from any thread run on the loop's thread.
 
+#include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "common/libevent_ptr.h"
@@ -50,7 +50,9 @@ class EventLoop {
   // Makes run() return after the current iteration. Any thread.
   void stop();
 
-  // Runs `fn` on the loop thread soon. Any thread; never runs `fn` inline.
+  // Runs `fn` on the loop thread soon, in the order posted by each thread. Any thread; never
+  // runs `fn` inline. Lock-free: a compare-and-swap onto a list, and an eventfd write unless
+  // a wake-up is already pending.
   void post(std::function<void()> fn);
 
   // Destroys `obj` after the current callback returns. Loop thread only.
@@ -61,12 +63,17 @@ class EventLoop {
   static void onDrainDeletes(evutil_socket_t, short, void* ctx);
   void runPosted();
 
+  struct Posted {
+    std::function<void()> fn;
+    Posted* next;
+  };
+
   EventBasePtr base_;
   int wake_fd_ = -1;
   EventPtr wake_;
   EventPtr drain_deletes_;
-  std::mutex mu_;
-  std::vector<std::function<void()>> posted_;
+  std::atomic<Posted*> posted_{nullptr};  // newest first (a Treiber stack; taken whole)
+  std::atomic<bool> wake_pending_{false};
   std::vector<std::unique_ptr<Deletable>> to_delete_;
   std::unique_ptr<FlushQueue> flush_queue_;
 };

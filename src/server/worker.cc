@@ -18,14 +18,17 @@ Worker::Worker(int index, WorkerContext context)
       context_(std::move(context)) {}
 
 RuleStats& Worker::ruleStats(const ConfigSnapshot& snap, const CompiledRule& rule) {
+  // An exchange that outlived a reload: its rule ids are the old table's. The lookup by name
+  // is the worker's own map: slower than the slot, but no lock.
   if (snap.generation != snapshot_->generation) return *stats_.rule(rule.name());
-  if (rule_stats_generation_ != snapshot_->generation) {
-    rule_stats_generation_ = snapshot_->generation;
-    rule_stats_.assign(snapshot_->table->size(), nullptr);
-  }
   RuleStats*& slot = rule_stats_[rule.id()];
   if (slot == nullptr) slot = stats_.rule(rule.name());
   return *slot;
+}
+
+void Worker::adoptSnapshot(std::shared_ptr<const ConfigSnapshot> snapshot) {
+  snapshot_ = std::move(snapshot);
+  rule_stats_.assign(snapshot_->table->size(), nullptr);  // filled as rules are hit
 }
 
 void Worker::upstreamResult(Backend& backend, std::optional<UpstreamError> error) {
@@ -108,7 +111,7 @@ void Worker::onAcceptError(ListenerSlot& slot) {
 }
 
 void Worker::start(std::shared_ptr<const ConfigSnapshot> snapshot) {
-  snapshot_ = std::move(snapshot);
+  adoptSnapshot(std::move(snapshot));
   for (auto& p : pending_fds_) adoptListener(p.fd, p.info, p.key);
   pending_fds_.clear();
   started_ = true;
@@ -125,7 +128,7 @@ void Worker::start(std::shared_ptr<const ConfigSnapshot> snapshot) {
 }
 
 void Worker::publish(std::shared_ptr<const ConfigSnapshot> snapshot) {
-  loop_.post([this, snap = std::move(snapshot)]() mutable { snapshot_ = std::move(snap); });
+  loop_.post([this, snap = std::move(snapshot)]() mutable { adoptSnapshot(std::move(snap)); });
 }
 
 void Worker::drain() {

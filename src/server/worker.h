@@ -81,8 +81,9 @@ class Worker {
   bool draining() const { return draining_; }
   WorkerCounters& counters() { return counters_; }
   WorkerStats& stats() { return stats_; }
-  // The counters of `rule` of `snap` (cached for the current snapshot, so one vector lookup
-  // per request; an exchange that outlived a reload takes the slower lookup by name).
+  // The counters of `rule` of `snap` (cached by rule id for the current snapshot, so one
+  // vector lookup per request; an exchange that outlived a reload takes the slower lookup by
+  // name). No lock either way.
   RuleStats& ruleStats(const ConfigSnapshot& snap, const CompiledRule& rule);
   // An upstream exchange on `backend` failed with `error` (counted, and reported to the health
   // checker), or succeeded (error empty).
@@ -113,6 +114,7 @@ class Worker {
     EventPtr resume;  // re-enables accepting after a pause for lack of descriptors
   };
   void adoptListener(int fd, const ListenerInfo& info, const std::string& key);
+  void adoptSnapshot(std::shared_ptr<const ConfigSnapshot> snapshot);
   static void onAcceptCb(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int len, void* ctx);
   static void onAcceptErrorCb(evconnlistener* lev, void* ctx);
   static void onResumeAcceptCb(evutil_socket_t, short, void* ctx);
@@ -148,8 +150,7 @@ class Worker {
   WorkerStats stats_;
   std::vector<std::unique_ptr<Http1Parser>> parser_pool_;
   uint64_t parser_pool_generation_ = 0;
-  std::vector<RuleStats*> rule_stats_;  // by rule id, for snapshot rule_stats_generation_
-  uint64_t rule_stats_generation_ = 0;
+  std::vector<RuleStats*> rule_stats_;  // by rule id of snapshot_'s table
   std::unordered_map<std::string, std::shared_ptr<Pool>> pools_;
   uint64_t pools_generation_ = 0;
   // Backends by "name|address", shared by the pools of successive snapshots.

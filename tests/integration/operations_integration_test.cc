@@ -460,3 +460,40 @@ TEST(Logs, Sigusr1ReopensARenamedAccessLog) {
 
 }  // namespace
 }  // namespace detour::test
+
+namespace detour::test {
+namespace {
+
+// The access-log writer batches lines (every 100 ms); lines still queued when SIGTERM arrives
+// are written before the process exits.
+TEST(Logs, ACleanExitWritesEveryAccessLine) {
+  TempDir logs;
+  std::string path = logs.path() + "/access.log";
+  std::string cfg = replaceAll(configWith("127.0.0.1:9", "/a"), "access: off",
+                               "access: { path: " + path + ", format: json }");
+  DetourProcess d(cfg, {}, 10s, {"--no-watch"});
+  ASSERT_TRUE(d.ready());
+  constexpr int kRequests = 400;
+  std::string burst;
+  for (int i = 0; i < kRequests; ++i) burst += "GET /x?n=" + std::to_string(i) + " HTTP/1.1\r\nHost: a\r\n\r\n";
+  RawClient c(d.port());
+  ASSERT_TRUE(c.send(burst));
+  ASSERT_EQ(parseResponses(c.readResponses(kRequests)).size(), static_cast<size_t>(kRequests));
+  EXPECT_EQ(d.stop(), 0);  // at once: most lines are still in the worker's ring
+  std::ifstream in(path);
+  int lines = 0;
+  int last = -1;
+  bool in_order = true;
+  for (std::string l; std::getline(in, l); ++lines) {
+    size_t at = l.find("\"target\":\"/x?n=");
+    ASSERT_NE(at, std::string::npos) << l;
+    int n = std::stoi(l.substr(at + 15));
+    in_order = in_order && n == last + 1;
+    last = n;
+  }
+  EXPECT_EQ(lines, kRequests);
+  EXPECT_TRUE(in_order);
+}
+
+}  // namespace
+}  // namespace detour::test
