@@ -31,6 +31,7 @@ AccessRecord redirectRecord() {
   r.client = "203.0.113.9";
   r.scheme = "https";
   r.host = "shop.example.com";
+  r.listener_port = 8443;
   r.method = "POST";
   r.target = "/api/v1/orders?id=42";
   r.protocol = "HTTP/1.1";
@@ -73,20 +74,21 @@ AccessRecord headlessRecord() {  // a request refused before its head was read
   return e;
 }
 
-// The lines the spdlog-based access log wrote for these records, byte for byte.
+// The lines the spdlog-based access log wrote for these records, byte for byte, plus the
+// listener_port field (after host in json, last in combined).
 TEST(AccessLogFormat, JsonAndCombinedLinesAreUnchanged) {
   EXPECT_EQ(AccessLog::formatJson(redirectRecord()),
-            "{\"time\":\"2026-11-24T14:20:00.123Z\",\"client\":\"203.0.113.9\",\"scheme\":\"https\",\"host\":\"shop.example.com\",\"method\":\"POST\",\"target\":\"/api/v1/orders?id=42\",\"protocol\":\"HTTP/1.1\",\"status\":307,\"rule\":\"orders-v1-moved\",\"location\":\"/api/v2/orders?id=42\",\"bytes_in\":143,\"bytes_out\":211,\"duration_ms\":0.041,\"request_id\":\"3f0c5a\",\"user_agent\":\"curl/7.88.1\",\"referer\":\"\"}");
+            "{\"time\":\"2026-11-24T14:20:00.123Z\",\"client\":\"203.0.113.9\",\"scheme\":\"https\",\"host\":\"shop.example.com\",\"listener_port\":8443,\"method\":\"POST\",\"target\":\"/api/v1/orders?id=42\",\"protocol\":\"HTTP/1.1\",\"status\":307,\"rule\":\"orders-v1-moved\",\"location\":\"/api/v2/orders?id=42\",\"bytes_in\":143,\"bytes_out\":211,\"duration_ms\":0.041,\"request_id\":\"3f0c5a\",\"user_agent\":\"curl/7.88.1\",\"referer\":\"\"}");
   EXPECT_EQ(AccessLog::formatCombined(redirectRecord()),
-            "203.0.113.9 - - [24/Nov/2026:14:20:00 +0000] \"POST /api/v1/orders?id=42 HTTP/1.1\" 307 211 \"-\" \"curl/7.88.1\" \"shop.example.com\" https orders-v1-moved 3f0c5a 0.041 143");
+            "203.0.113.9 - - [24/Nov/2026:14:20:00 +0000] \"POST /api/v1/orders?id=42 HTTP/1.1\" 307 211 \"-\" \"curl/7.88.1\" \"shop.example.com\" https orders-v1-moved 3f0c5a 0.041 143 8443");
   EXPECT_EQ(AccessLog::formatJson(hostileRecord()),
-            "{\"time\":\"1970-01-01T23:59:59.999Z\",\"client\":\"::1\",\"scheme\":\"http\",\"host\":\"h\\\"q\",\"method\":\"GET\",\"target\":\"/a\\\\b\\u0001\\u007f\xc3" "\xa9" "\\u00ff\",\"protocol\":\"HTTP/1.0\",\"status\":502,\"rule\":\"\",\"pool\":\"api\",\"upstream\":\"10.0.0.1:8080\",\"bytes_in\":0,\"bytes_out\":18446744073709551615,\"duration_ms\":12345.679,\"request_id\":\"\",\"user_agent\":\"ua\\twith\\ntabs\",\"referer\":\"http://r/\\\"x\\\"\"}");
+            "{\"time\":\"1970-01-01T23:59:59.999Z\",\"client\":\"::1\",\"scheme\":\"http\",\"host\":\"h\\\"q\",\"listener_port\":0,\"method\":\"GET\",\"target\":\"/a\\\\b\\u0001\\u007f\xc3" "\xa9" "\\u00ff\",\"protocol\":\"HTTP/1.0\",\"status\":502,\"rule\":\"\",\"pool\":\"api\",\"upstream\":\"10.0.0.1:8080\",\"bytes_in\":0,\"bytes_out\":18446744073709551615,\"duration_ms\":12345.679,\"request_id\":\"\",\"user_agent\":\"ua\\twith\\ntabs\",\"referer\":\"http://r/\\\"x\\\"\"}");
   EXPECT_EQ(AccessLog::formatCombined(hostileRecord()),
-            "::1 - - [01/Jan/1970:23:59:59 +0000] \"GET /a\\x5cb\\x01\\x7f\\xc3\\xa9\\xff HTTP/1.0\" 502 18446744073709551615 \"http://r/\\x22x\\x22\" \"ua\\x09with\\x0atabs\" \"h\\x22q\" http - - 12345.679 0");
+            "::1 - - [01/Jan/1970:23:59:59 +0000] \"GET /a\\x5cb\\x01\\x7f\\xc3\\xa9\\xff HTTP/1.0\" 502 18446744073709551615 \"http://r/\\x22x\\x22\" \"ua\\x09with\\x0atabs\" \"h\\x22q\" http - - 12345.679 0 0");
   EXPECT_EQ(AccessLog::formatJson(headlessRecord()),
-            "{\"time\":\"1970-01-01T00:00:00.000Z\",\"client\":\"127.0.0.1\",\"scheme\":\"http\",\"host\":\"\",\"method\":\"\",\"target\":\"\",\"protocol\":\"\",\"status\":400,\"rule\":\"\",\"bytes_in\":0,\"bytes_out\":0,\"duration_ms\":0.000,\"request_id\":\"\",\"user_agent\":\"\",\"referer\":\"\"}");
+            "{\"time\":\"1970-01-01T00:00:00.000Z\",\"client\":\"127.0.0.1\",\"scheme\":\"http\",\"host\":\"\",\"listener_port\":0,\"method\":\"\",\"target\":\"\",\"protocol\":\"\",\"status\":400,\"rule\":\"\",\"bytes_in\":0,\"bytes_out\":0,\"duration_ms\":0.000,\"request_id\":\"\",\"user_agent\":\"\",\"referer\":\"\"}");
   EXPECT_EQ(AccessLog::formatCombined(headlessRecord()),
-            "127.0.0.1 - - [01/Jan/1970:00:00:00 +0000] \"  \" 400 0 \"-\" \"-\" \"-\" http - - 0.000 0");
+            "127.0.0.1 - - [01/Jan/1970:00:00:00 +0000] \"  \" 400 0 \"-\" \"-\" \"-\" http - - 0.000 0 0");
 }
 
 TEST(AccessRecordCodec, ARecordSurvivesTheRingEncoding) {
