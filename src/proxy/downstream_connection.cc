@@ -476,6 +476,12 @@ void DownstreamConnection::startForward(const RequestView& view) {
   ctx.set_headers = &fwd.set_headers;
   ctx.upgrade = asksWebSocketUpgrade(h);  // any other Upgrade is dropped: a plain request
   Forwarder::Request req;
+  // One allocation for the head: what is copied from the request, plus what detour adds.
+  size_t estimate = h.method.size() + target.size() + 256 + ctx.client_ip.size() +
+                    ctx.host.size() + x().request_id.size();
+  for (const auto& f : h.headers) estimate += f.name.size() + f.value.size() + 4;
+  for (const auto& [n, v] : fwd.set_headers) estimate += n.size() + v.size() + 4;
+  req.head.reserve(estimate);
   appendUpstreamRequestHead(req.head, h, ctx);
   req.has_body = h.hasBody();
   req.head_method = h.method == "HEAD";

@@ -23,10 +23,7 @@ Forwarder::Forwarder(Worker& worker, Owner& owner, SocketIo& downstream,
       down_(downstream),
       pool_(std::move(pool)),
       req_(std::move(request)),
-      limits_(limits),
-      pending_(evbuffer_new()) {
-  timer_.reset(evtimer_new(worker.loop().base(), &Forwarder::onTimerCb, this));
-}
+      limits_(limits) {}
 
 Forwarder::~Forwarder() {
   if (conn_) {
@@ -42,9 +39,26 @@ const std::string& Forwarder::backendName() const {
 
 void Forwarder::onTimerCb(evutil_socket_t, short, void* ctx) { static_cast<Forwarder*>(ctx)->onTimer(); }
 
+// The timer and the pending buffer are made on first use: most exchanges reuse an idle
+// connection, need neither, and should not pay for them.
+void Forwarder::armTimer(std::chrono::milliseconds d) {
+  if (!timer_) timer_.reset(evtimer_new(worker_.loop().base(), &Forwarder::onTimerCb, this));
+  timeval tv = toTimeval(d);
+  evtimer_add(timer_.get(), &tv);
+}
+
+void Forwarder::stopTimer() {
+  if (timer_) evtimer_del(timer_.get());
+}
+
+evbuffer* Forwarder::pending() {
+  if (!pending_) pending_.reset(evbuffer_new());
+  return pending_.get();
+}
+
 void Forwarder::cancel() {
   done_ = true;
-  evtimer_del(timer_.get());
+  stopTimer();
   if (conn_) detachConnection(/*reuse=*/false);
 }
 
@@ -62,7 +76,7 @@ void Forwarder::detachConnection(bool reuse) {
 }
 
 void Forwarder::start() {
-  evbuffer_add(pending_.get(), req_.head.data(), req_.head.size());
+  head_unsent_ = true;  // attach() queues it on the connection it takes
   if (!attach()) {
     bool any_up = false;
     for (const auto& b : pool_->backends()) any_up = any_up || b->up();
@@ -96,21 +110,27 @@ bool Forwarder::attach() {
   io.setHandler(this);
   io.setWriteLowWater(kLowWater);
   io.setReadHighWater(kHighWater);
-  io.setTimeouts(std::chrono::milliseconds(0), std::chrono::milliseconds(0));
+  // (No timeouts to clear: an idle connection had them cleared when released, a new one has
+  // none.)
   io.enableRead();
-  queued_ = evbuffer_get_length(pending_.get());
-  replayable_ = reused_ && req_.idempotent && queued_ <= kMaxReplay;
   replay_.clear();
-  if (replayable_) {
-    replay_.resize(queued_);
-    evbuffer_copyout(pending_.get(), replay_.data(), queued_);
+  if (head_unsent_) {
+    // The first connection: the head goes straight to it. On a reused one the request may
+    // have to be sent again (replay_ then collects the body bytes that follow the head).
+    head_unsent_ = false;
+    evbuffer_add(io.output(), req_.head.data(), req_.head.size());
+    queued_ = req_.head.size();
+    replayable_ = reused_ && req_.idempotent;
+  } else {
+    // A retry: the request bytes that the previous connection did not send.
+    queued_ = pending_ ? evbuffer_get_length(pending_.get()) : 0;
+    if (pending_) evbuffer_add_buffer(io.output(), pending_.get());
+    replayable_ = false;
   }
-  evbuffer_add_buffer(io.output(), pending_.get());
   io.scheduleFlush();
   if (!reused_) {
     timer_mode_ = TimerMode::kConnect;
-    timeval tv = toTimeval(limits_.connect);
-    evtimer_add(timer_.get(), &tv);
+    armTimer(limits_.connect);
   } else if (request_complete_) {
     armResponseTimer();
   }
@@ -120,7 +140,7 @@ bool Forwarder::attach() {
 void Forwarder::sendBody(evbuffer* src, size_t n) {
   if (conn_) {
     if (replayable_) {
-      if (replay_.size() + n > kMaxReplay) {
+      if (req_.head.size() + replay_.size() + n > kMaxReplay) {
         replayable_ = false;
         std::string().swap(replay_);
       } else {
@@ -133,7 +153,7 @@ void Forwarder::sendBody(evbuffer* src, size_t n) {
     conn_->io().scheduleFlush();
     queued_ += n;
   } else {
-    evbuffer_remove_buffer(src, pending_.get(), n);
+    evbuffer_remove_buffer(src, pending(), n);
   }
 }
 
@@ -144,7 +164,7 @@ void Forwarder::requestComplete() {
 
 bool Forwarder::bodyBlocked() const {
   if (conn_) return conn_->io().pendingOutput() > kHighWater;
-  return evbuffer_get_length(pending_.get()) > kHighWater;
+  return pending_ && evbuffer_get_length(pending_.get()) > kHighWater;
 }
 
 size_t Forwarder::bytesSentUpstream() const {
@@ -156,7 +176,7 @@ size_t Forwarder::bytesSentUpstream() const {
 // a response that stalls that long mid-body is given up on. A read timeout does both, and
 // pauses while back-pressure holds reading off.
 void Forwarder::armResponseTimer() {
-  if (timer_mode_ == TimerMode::kConnect) evtimer_del(timer_.get());
+  if (timer_mode_ == TimerMode::kConnect) stopTimer();
   timer_mode_ = TimerMode::kNone;
   conn_->io().setTimeouts(limits_.response, std::chrono::milliseconds(0));
 }
@@ -174,7 +194,7 @@ void Forwarder::onTimer() {
 
 void Forwarder::onSocketConnected() {
   if (timer_mode_ == TimerMode::kConnect) {
-    evtimer_del(timer_.get());
+    stopTimer();
     timer_mode_ = TimerMode::kNone;
   }
   if (request_complete_) armResponseTimer();
@@ -237,11 +257,13 @@ void Forwarder::retryOrFail(int status, UpstreamError kind, const char* why) {
     retried_reused_ = true;
     tried_.pop_back();
     replayable_ = false;
-    evbuffer_drain(pending_.get(), evbuffer_get_length(pending_.get()));
-    evbuffer_add(pending_.get(), replay_.data(), replay_.size());
+    evbuffer* again = pending();
+    evbuffer_drain(again, evbuffer_get_length(again));
+    evbuffer_add(again, req_.head.data(), req_.head.size());
+    evbuffer_add(again, replay_.data(), replay_.size());
     std::string().swap(replay_);
     detachConnection(/*reuse=*/false);
-    evtimer_del(timer_.get());
+    stopTimer();
     timer_mode_ = TimerMode::kNone;
     if (!attach()) fail(status, why);
     return;
@@ -262,12 +284,12 @@ void Forwarder::retryOrFail(int status, UpstreamError kind, const char* why) {
   // The unsent request moves to the next connection whole, or not at all: a retry must never
   // send a request that lost its head (what follows would be read as a new request).
   size_t unsent = conn_->io().pendingOutput();
-  if (evbuffer_add_buffer(pending_.get(), conn_->io().output()) != 0 ||
+  if (evbuffer_add_buffer(pending(), conn_->io().output()) != 0 ||
       evbuffer_get_length(pending_.get()) != unsent || unsent != queued_) {
     return fail(status, why);
   }
   detachConnection(/*reuse=*/false);
-  evtimer_del(timer_.get());
+  stopTimer();
   timer_mode_ = TimerMode::kNone;
   if (!attach()) fail(status, why);
 }
@@ -392,7 +414,9 @@ bool Forwarder::onResponseHead() {
   opts.drop_chunked = dechunk_;
   opts.drop_framing = h.status == 204;
   opts.extra_lines = req_.extra_response_lines;
-  std::string head;
+  // Built in this thread's scratch (its capacity stays), then copied into the output buffer.
+  static thread_local std::string head;
+  head.clear();
   appendDownstreamResponseHead(head, h, opts);
   down_.write(head.data(), head.size());
   bytes_out_ += head.size();
@@ -414,7 +438,7 @@ void Forwarder::onResponseComplete() {
 void Forwarder::finish(bool close) {
   if (done_) return;
   done_ = true;
-  evtimer_del(timer_.get());
+  stopTimer();
   if (conn_) {
     // Reused only after a complete exchange with nothing left over in either direction.
     bool reusable = !tunnel_ && conn_->parser().head().keep_alive && request_complete_ &&
@@ -430,7 +454,7 @@ void Forwarder::finish(bool close) {
 void Forwarder::fail(int status, const char* why) {
   if (response_started_) return abort(why);
   done_ = true;
-  evtimer_del(timer_.get());
+  stopTimer();
   if (conn_) detachConnection(/*reuse=*/false);
   log().warn("upstream {}: {} -> {}", backend_ ? backend_->name() : pool_->name(), why, status);
   status_ = status;
@@ -439,7 +463,7 @@ void Forwarder::fail(int status, const char* why) {
 
 void Forwarder::abort(const char* why) {
   done_ = true;
-  evtimer_del(timer_.get());
+  stopTimer();
   if (conn_) detachConnection(/*reuse=*/false);
   log().warn("upstream {}: {}; closing the client connection", backend_ ? backend_->name() : "?", why);
   owner_.onForwardAborted(why);
@@ -475,9 +499,8 @@ void Forwarder::pumpTunnel() {
   down_.resumeReadIfDrained();
   if (down_.pendingOutput() > kHighWater) up.disableRead();
   if (up.pendingOutput() > kHighWater) down_.disableRead();
-  if (a + b > 0 || !evtimer_pending(timer_.get(), nullptr)) {
-    timeval tv = toTimeval(limits_.idle);  // the tunnel closes after this long with no traffic
-    evtimer_add(timer_.get(), &tv);
+  if (a + b > 0 || !timer_ || !evtimer_pending(timer_.get(), nullptr)) {
+    armTimer(limits_.idle);  // the tunnel closes after this long with no traffic
   }
 }
 

@@ -127,6 +127,9 @@ class Forwarder final : public Deletable, private BodySink, private SocketIo::Ha
   void fail(int status, const char* why);
   void abort(const char* why);
   void armResponseTimer();
+  void armTimer(std::chrono::milliseconds d);
+  void stopTimer();
+  evbuffer* pending();  // pending_, made when first needed
   size_t bytesSentUpstream() const;
   void onBodyData(const char* data, size_t len) override;
 
@@ -139,12 +142,14 @@ class Forwarder final : public Deletable, private BodySink, private SocketIo::Ha
   std::shared_ptr<Backend> backend_;
   std::unique_ptr<UpstreamConnection> conn_;
   std::vector<const Backend*> tried_;
-  EvBufferPtr pending_;  // request bytes kept while no connection is attached
-  EventPtr timer_;
+  EvBufferPtr pending_;  // request bytes kept while no connection is attached (a retry)
+  EventPtr timer_;       // connect timeout, tunnel idle time; made when first needed
+  bool head_unsent_ = false;  // req_.head is still to be queued on the first connection
   enum class TimerMode { kNone, kConnect, kResponse } timer_mode_ = TimerMode::kNone;
   uint64_t queued_ = 0;  // request bytes queued on the current connection
   bool reused_ = false;
-  bool replayable_ = false;  // replay_ holds every request byte queued on conn_
+  // The request can be sent again whole: req_.head, then replay_ (the body bytes sent so far).
+  bool replayable_ = false;
   std::string replay_;
   bool retried_reused_ = false;
   bool request_complete_ = false;

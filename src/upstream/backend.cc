@@ -15,7 +15,7 @@ std::unique_ptr<UpstreamConnection> Backend::takeIdle(bool probe) {
   while (!idle_.empty()) {
     std::unique_ptr<UpstreamConnection> c = std::move(idle_.back());
     idle_.pop_back();
-    c->idleTimer().reset();
+    evtimer_del(c->idleTimer().get());
     c->io().setHandler(nullptr);
     if (!probe || !c->looksClosed()) return c;
     loop_.deferredDelete(std::move(c));
@@ -39,7 +39,10 @@ void Backend::release(std::unique_ptr<UpstreamConnection> conn, size_t max_idle,
   raw->io().setReadHighWater(0);
   raw->watchWhileIdle();
   raw->io().enableRead();
-  raw->idleTimer().reset(evtimer_new(loop_.base(), &Backend::onIdleTimerCb, raw));
+  // One timer for the connection's life, armed each time it goes idle.
+  if (!raw->idleTimer()) {
+    raw->idleTimer().reset(evtimer_new(loop_.base(), &Backend::onIdleTimerCb, raw));
+  }
   timeval tv{static_cast<time_t>(idle_timeout.count() / 1000),
              static_cast<suseconds_t>((idle_timeout.count() % 1000) * 1000)};
   evtimer_add(raw->idleTimer().get(), &tv);
