@@ -569,17 +569,22 @@ ParseResult LlhttpParser::failFromLlhttp(llhttp_errno_t err, const char* data, s
 ParseResult LlhttpParser::judgeUnknownMethod(const char* data, size_t len) {
   std::string_view in(data, len);
   size_t lf = in.find('\n');
-  pending_line_.append(in.substr(0, lf));
+  size_t room = limits_.max_head_bytes + 1 - std::min(limits_.max_head_bytes, pending_line_.size());
+  pending_line_.append(in.substr(0, std::min(lf, room)));  // one byte past the limit at most
   std::string_view line(pending_line_);
   line.remove_prefix(std::min(line.size(), line.find_first_not_of("\r\n")));
+  size_t used = lf == std::string_view::npos ? len : lf + 1;
+  // The same verdict however the line was split: too long is decided on its length alone.
+  if (pending_line_.size() >= limits_.max_head_bytes) {
+    pending_method_ = false;
+    return fail(400, "request line too long for an unknown method", used);
+  }
   if (lf == std::string_view::npos) {
     // A method that is not a token can never become a request line: no need to wait.
     std::string_view method = line.substr(0, line.find(' '));
-    bool token = std::all_of(method.begin(), method.end(), isTchar);
-    if (token && pending_line_.size() < limits_.max_head_bytes) return {ParseEvent::kNeedMore, len};
+    if (std::all_of(method.begin(), method.end(), isTchar)) return {ParseEvent::kNeedMore, len};
     pending_method_ = false;
-    return fail(400, token ? "request line too long for an unknown method" : "malformed request line",
-                len);
+    return fail(400, "malformed request line", len);
   }
   pending_method_ = false;
   bool crlf = !line.empty() && line.back() == '\r';

@@ -697,5 +697,24 @@ TEST(LlhttpParserFuzz, EmptyExecuteAfterHeadCompletesTheMessage) {
   }
 }
 
+// http_request_fuzz crash-unknown-method-line-limit-depends-on-split: after an unknown method
+// the request line was held to the head limit only while its LF had not arrived, so a line
+// over the limit got 501 in one read and 400 byte by byte.
+TEST(LlhttpParserFuzz, UnknownMethodLineLimitDoesNotDependOnTheSplit) {
+  ParserLimits limits;
+  limits.max_head_bytes = 64;
+  for (size_t len : {40, 52, 53, 54, 55, 70}) {
+    std::string req = "BREW /" + std::string(len, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n";
+    Outcome whole = parseAll(req, 0, limits);
+    ASSERT_TRUE(whole.error) << len;
+    for (size_t step : {1, 2, 7}) {
+      Outcome split = parseAll(req, step, limits);
+      EXPECT_EQ(split.status, whole.status) << "target of " << len << " in pieces of " << step;
+    }
+  }
+  EXPECT_EQ(parseAll("BREW /" + std::string(40, 'a') + " HTTP/1.1\r\n", 0, limits).status, 501);
+  EXPECT_EQ(parseAll("BREW /" + std::string(70, 'a') + " HTTP/1.1\r\n", 0, limits).status, 400);
+}
+
 }  // namespace
 }  // namespace detour
