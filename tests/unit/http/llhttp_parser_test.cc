@@ -677,10 +677,10 @@ TEST(LlhttpParserFuzz, Http09RequestLineIsRefused) {
   }
 }
 
-// http_request_fuzz and http_response_fuzz crash-execute-null-after-head: execute(nullptr, 0)
-// right after kHeadComplete (a caller running on to the message's end) passed llhttp a null
-// pointer, which llhttp reads as "no span open" (a crash). The empty call must run on to the
-// end of a bodiless message.
+// http_request_fuzz and http_response_fuzz crash-execute-null-after-head: the fuzz driver calls
+// execute(nullptr, 0) when its input ends right after a head (kHeadComplete). That empty call
+// must run on to the end of the bodiless message without handing llhttp the null pointer
+// (llhttp reads a null start as "no span open").
 TEST(LlhttpParserFuzz, EmptyExecuteAfterHeadCompletesTheMessage) {
   for (Kind kind : {Kind::kRequest, Kind::kResponse}) {
     std::string msg = kind == Kind::kRequest ? "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
