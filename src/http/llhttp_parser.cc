@@ -32,6 +32,56 @@ bool isTchar(char c) {
   }
 }
 
+// `name` equals `lower` (lower case, '-' separated) ignoring case, with every '_' in `name` read
+// as '-': what CGI and WSGI backends do when they turn a field name into HTTP_CONTENT_LENGTH.
+bool equalsFolded(std::string_view name, std::string_view lower) {
+  if (name.size() != lower.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i] == '_' ? '-' : name[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+// The framing fields, never accepted under a name spelled with '_' for '-' (see
+// validateRequestHead). Host and Connection have no '-': no other spelling reads as them.
+constexpr std::string_view kFramingFields[] = {"content-length", "transfer-encoding"};
+// What a backend must never read from a trailer: framing, routing and connection management
+// (RFC 9110 §6.5.1), in any '_' spelling too.
+constexpr std::string_view kTrailerProhibited[] = {
+    "content-length", "transfer-encoding", "host",  "connection",      "keep-alive",
+    "te",             "trailer",           "upgrade", "proxy-connection"};
+
+template <size_t N>
+bool isOneOfFolded(std::string_view name, const std::string_view (&names)[N]) {
+  for (std::string_view n : names) {
+    if (equalsFolded(name, n)) return true;
+  }
+  return false;
+}
+
+// A request line that strict llhttp gave up on at a method it does not know: "BREW / HTTP/1.1"
+// (a method detour does not implement) or no request line at all ("HELLO", "GET/"). RFC 9112
+// §3: method SP request-target SP HTTP-version; `line` is without its line end.
+bool wellFormedRequestLine(std::string_view line) {
+  size_t sp = line.find(' ');
+  if (sp == 0 || sp == std::string_view::npos) return false;
+  for (char c : line.substr(0, sp)) {
+    if (!isTchar(c)) return false;
+  }
+  std::string_view rest = line.substr(sp + 1);
+  size_t sp2 = rest.find(' ');
+  if (sp2 == 0 || sp2 == std::string_view::npos) return false;
+  for (char c : rest.substr(0, sp2)) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) return false;
+  }
+  std::string_view v = rest.substr(sp2 + 1);
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  return v.size() == 8 && v.substr(0, 5) == "HTTP/" && digit(v[5]) && v[6] == '.' && digit(v[7]);
+}
+
 class LlhttpParser final : public Http1Parser {
  public:
   LlhttpParser(Kind kind, const ParserLimits& limits) : kind_(kind), limits_(limits) {
@@ -60,6 +110,7 @@ class LlhttpParser final : public Http1Parser {
   int onSpan(Span& span, const char* at, size_t n);
   int onHeaderField(const char* at, size_t n);
   int onHeaderValue(const char* at, size_t n);
+  int onHeaderFieldComplete();
   int onHeadersComplete();
   int onChunkHeader();
   int onMessageComplete();
@@ -74,6 +125,7 @@ class LlhttpParser final : public Http1Parser {
   bool chunkedDisagrees() const;
   int transferEncodingStatus() const;
   int unknownMethodStatus(const char* data, size_t len, size_t at) const;
+  ParseResult judgeUnknownMethod(const char* data, size_t len);
   std::string_view view(Span s) const { return std::string_view(buf_).substr(s.off, s.len); }
 
   llhttp_t parser_{};
@@ -96,6 +148,12 @@ class LlhttpParser final : public Http1Parser {
   bool in_trailers_ = false;    // between the last chunk and the end of the message
   size_t trailer_fields_ = 0;
   bool trailer_name_seen_ = false;
+  std::string trailer_name_;  // the current trailer field's name (its first kMaxTrailerName bytes)
+  static constexpr size_t kMaxTrailerName = 32;
+  // After llhttp refused a method made of token characters: the request line so far, kept
+  // until its end tells an unknown method (501) from a malformed line (400).
+  bool pending_method_ = false;
+  std::string pending_line_;
   bool empty_name_ = false;     // a header or trailer line with no name (": v")
   bool paused_ = false;
   bool dead_ = false;
@@ -140,6 +198,7 @@ const llhttp_settings_t& LlhttpParser::settings() {
     st.on_header_value = [](llhttp_t* p, const char* at, size_t n) {
       return self(p).onHeaderValue(at, n);
     };
+    st.on_header_field_complete = [](llhttp_t* p) { return self(p).onHeaderFieldComplete(); };
     st.on_header_value_complete = [](llhttp_t* p) {
       self(p).last_ = Last::kValueDone;
       return 0;
@@ -173,6 +232,8 @@ void LlhttpParser::reset() {
   dead_ = false;
   prev_byte_ = '\n';
   probe_len_ = 0;
+  pending_method_ = false;
+  pending_line_.clear();
   error_status_ = 0;
   error_reason_.clear();
 }
@@ -193,6 +254,7 @@ int LlhttpParser::onMessageBegin() {
   in_trailers_ = false;
   trailer_fields_ = 0;
   trailer_name_seen_ = false;
+  trailer_name_.clear();
   empty_name_ = false;
   return 0;
 }
@@ -216,7 +278,9 @@ int LlhttpParser::onHeaderField(const char* at, size_t n) {
       }
     }
     if (n == 0) return 0;
+    if (!trailer_name_seen_) trailer_name_.clear();
     trailer_name_seen_ = true;
+    trailer_name_.append(at, std::min(n, kMaxTrailerName - std::min(kMaxTrailerName, trailer_name_.size())));
     return 0;
   }
   if (last_ != Last::kField) {
@@ -238,6 +302,7 @@ int LlhttpParser::onHeaderValue(const char* at, size_t n) {
       empty_name_ = true;
     }
     trailer_name_seen_ = false;
+    trailer_name_.clear();
     last_ = Last::kValue;
     return 0;
   }
@@ -250,6 +315,17 @@ int LlhttpParser::onHeaderValue(const char* at, size_t n) {
   if (fields_.empty()) return 0;
   last_ = Last::kValue;
   return onSpan(fields_.back().second, at, n);
+}
+
+// A trailer field that frames, routes or manages the connection: detour relays the trailer
+// section byte for byte, so the backend would read it (and may merge it into the head). Refused
+// at its name, before the section's end reaches the backend (RFC 9110 §6.5.1).
+int LlhttpParser::onHeaderFieldComplete() {
+  if (!head_complete_ || kind_ != Kind::kRequest) return 0;
+  if (!isOneOfFolded(trailer_name_, kTrailerProhibited)) return 0;
+  error_status_ = 400;
+  error_reason_ = "a framing, routing or connection field in the trailer section (RFC 9110 §6.5.1)";
+  return HPE_USER;
 }
 
 int LlhttpParser::onHeadersComplete() {
@@ -351,6 +427,12 @@ bool LlhttpParser::validateRequestHead() {
   }
   if (bare_lf_) return reject(400, "bare LF in the request head (RFC 9112 §2.2)");
   if (head_.host_count > 1) return reject(400, "more than one Host header");
+  // "Content_Length" is not Content-Length here, but CGI and WSGI backends read both as
+  // HTTP_CONTENT_LENGTH: the two sides would frame or route the request differently.
+  for (const auto& h : head_.headers) {
+    if (h.name.find('_') != std::string_view::npos && isOneOfFolded(h.name, kFramingFields))
+      return reject(400, "a framing header spelled with '_' (CGI backends read it as '-')");
+  }
   // `Connection: Content-Length` asks the next hop to drop the framing header while the body
   // still follows: a smuggling device. The framing and Host are not hop-by-hop.
   if (head_.connectionHas("content-length") || head_.connectionHas("transfer-encoding") ||
@@ -481,9 +563,22 @@ ParseResult LlhttpParser::failFromLlhttp(llhttp_errno_t err, const char* data, s
   switch (err) {
     case HPE_USER:
       return fail(error_status_ ? error_status_ : 400, reason, consumed);
-    case HPE_INVALID_METHOD:
-      if (kind_ == Kind::kRequest) return fail(unknownMethodStatus(data, len, consumed), reason, consumed);
-      return fail(400, reason, consumed);
+    case HPE_CB_HEADER_FIELD_COMPLETE:  // onHeaderFieldComplete: a prohibited trailer field
+      return fail(error_status_ ? error_status_ : 400,
+                  error_reason_.empty() ? reason : std::string(error_reason_), consumed);
+    case HPE_INVALID_METHOD: {
+      if (kind_ != Kind::kRequest || unknownMethodStatus(data, len, consumed) != 501 ||
+          probe_len_ >= kProbeBytes) {
+        return fail(400, reason, consumed);
+      }
+      // A token so far: whether it is a method detour does not implement (501) or no request
+      // line at all ("HELLO") shows only at the line's end.
+      pending_method_ = true;
+      pending_line_.assign(probe_, probe_len_);
+      ParseResult r = judgeUnknownMethod(data + consumed, len - consumed);
+      r.consumed += consumed;
+      return r;
+    }
     case HPE_INVALID_VERSION:
       // "Invalid HTTP version" is a version detour does not speak; llhttp also reports bad
       // bytes right after the version ("Expected CRLF after version") with this code.
@@ -500,7 +595,38 @@ ParseResult LlhttpParser::failFromLlhttp(llhttp_errno_t err, const char* data, s
   }
 }
 
+// Collects the request line after an unknown method, up to its LF, then answers 501 for a
+// well-formed line and 400 otherwise (a bare LF included). The consumed counts only matter
+// until the error: the connection closes after it.
+ParseResult LlhttpParser::judgeUnknownMethod(const char* data, size_t len) {
+  std::string_view in(data, len);
+  size_t lf = in.find('\n');
+  size_t room = limits_.max_head_bytes + 1 - std::min(limits_.max_head_bytes, pending_line_.size());
+  pending_line_.append(in.substr(0, std::min(lf, room)));  // one byte past the limit at most
+  std::string_view line(pending_line_);
+  line.remove_prefix(std::min(line.size(), line.find_first_not_of("\r\n")));
+  size_t used = lf == std::string_view::npos ? len : lf + 1;
+  // The same verdict however the line was split: too long is decided on its length alone.
+  if (pending_line_.size() >= limits_.max_head_bytes) {
+    pending_method_ = false;
+    return fail(400, "request line too long for an unknown method", used);
+  }
+  if (lf == std::string_view::npos) {
+    // A method that is not a token can never become a request line: no need to wait.
+    std::string_view method = line.substr(0, line.find(' '));
+    if (std::all_of(method.begin(), method.end(), isTchar)) return {ParseEvent::kNeedMore, len};
+    pending_method_ = false;
+    return fail(400, "malformed request line", len);
+  }
+  pending_method_ = false;
+  bool crlf = !line.empty() && line.back() == '\r';
+  if (crlf) line.remove_suffix(1);
+  if (crlf && wellFormedRequestLine(line)) return fail(501, "method not implemented", lf + 1);
+  return fail(400, "malformed request line", lf + 1);
+}
+
 ParseResult LlhttpParser::execute(const char* data, size_t len) {
+  if (pending_method_) return judgeUnknownMethod(data, len);
   if (dead_) return {ParseEvent::kError, 0};
   // llhttp marks an open span (a header cut between two reads) by a non-null start pointer
   // that it moves to each call's first byte: an empty call must still pass a valid pointer,
@@ -594,6 +720,10 @@ ParseResult LlhttpParser::execute(const char* data, size_t len) {
 }
 
 ParseResult LlhttpParser::finish() {
+  if (pending_method_) {
+    pending_method_ = false;
+    return fail(400, "connection closed in the request line", 0);
+  }
   if (dead_) return {ParseEvent::kError, 0};
   if (paused_) {
     llhttp_resume(&parser_);

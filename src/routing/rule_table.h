@@ -66,8 +66,12 @@ enum class ActionKind { kRedirect, kForward, kRespond };
 // (path and query), {path_suffix} (the path after the rule's path_prefix), {N} (regex capture
 // N, 1..15; {0} is the whole match) and {name} (a named capture of the rule's path_regex).
 // Bytes that are not allowed in a URI (CTLs, space, `"`, `<`, `>`, `\`, `^`, backtick, `{`,
-// `|`, `}`, DEL, >= 0x80) are written as %XX, in values and literal text alike; '%' itself
-// is kept, so "%0D%0A" stays.
+// `|`, `}`, DEL, >= 0x80) are written as %XX, in values and literal text alike; a '%' that
+// starts a valid escape is kept, so "%0D%0A" stays, and any other '%' is %25.
+// The scheme and the authority ("//host") of a Location come only from the template's text
+// before its first request value: a value's ':' in the first segment of a relative Location
+// is %3A, and a value's slash that would begin "//" there (or right after a literal scheme)
+// is %2F, so "/{path_suffix}" for "/evil.com" gives "/%2Fevil.com", never "//evil.com".
 class Template {
  public:
   struct Context {
@@ -113,7 +117,8 @@ class Template {
 };
 
 // Appends `value` to `out`, percent-encoding (%XX, upper-case hex) every byte that is not
-// allowed in a URI (see Template); '%' is kept as is. Pure; thread-safe.
+// allowed in a URI (see Template); a '%' is kept when two hex digits follow it (a valid escape
+// is never decoded nor encoded twice) and is %25 otherwise. Pure; thread-safe.
 void appendUriSafe(std::string& out, std::string_view value);
 
 struct CompiledRedirect {

@@ -3,6 +3,7 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -15,7 +16,8 @@ namespace {
 using Kind = Template::Segment::Kind;
 
 // RFC 3986 leaves these bytes out of a URI; everything else that is visible ASCII is kept as
-// is ('%' too: values are never decoded and never double-encoded).
+// is. '%' is decided by what follows it (appendUriSafe): values are never decoded, valid
+// escapes never double-encoded.
 constexpr std::array<bool, 256> makeUnsafeTable() {
   std::array<bool, 256> t{};
   for (int c = 0; c < 256; ++c) t[c] = c <= 0x20 || c >= 0x7F;
@@ -24,6 +26,50 @@ constexpr std::array<bool, 256> makeUnsafeTable() {
 }
 constexpr std::array<bool, 256> kUnsafe = makeUnsafeTable();
 constexpr char kHex[] = "0123456789ABCDEF";
+
+bool isHex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
+}
+
+// The scheme and the authority ("//host") of a Location come only from the template's text
+// before its first request value; a value could otherwise turn the redirect towards a site
+// of the client's choosing. `loc_start` is where the Location begins in `out`, and its first
+// `trusted` bytes came from the template text (and {scheme}) alone.
+//
+// - A ':' in the first path segment of a relative Location would name a scheme ("{1}" with
+//   "https://evil.com"): a value's is encoded %3A (RFC 3986 §4.2).
+// - A relative Location starting "//" is protocol-relative: "/{path_suffix}" with "/evil.com"
+//   sends the browser to evil.com. The second slash is encoded %2F when a value put it
+//   there, so the path stays the same path: "/%2Fevil.com".
+// - After a literal scheme ("https:{path}"), a value's slashes where the "//" belongs are
+//   encoded the same way.
+// '\' (which browsers read as '/') is always encoded already.
+void guardAuthority(std::string& out, size_t loc_start, size_t trusted) {
+  std::string_view loc(out.data() + loc_start, out.size() - loc_start);
+  size_t segment_end = std::min(loc.find_first_of("/?#"), loc.size());
+  size_t colon = loc.substr(0, segment_end).find(':');
+  size_t hier = 0;  // where what follows the scheme begins
+  if (colon != std::string_view::npos && colon < trusted) {
+    hier = colon + 1;
+  } else if (colon != std::string_view::npos) {
+    for (size_t i = segment_end; i-- > colon;) {
+      if (out[loc_start + i] == ':') out.replace(loc_start + i, 1, "%3A");
+    }
+    return;  // the Location now starts with a path segment, never with '/'
+  }
+  loc = std::string_view(out.data() + loc_start, out.size() - loc_start);
+  size_t first = hier;
+  if (hier == 0) {
+    if (loc.empty() || loc[0] != '/') return;
+    first = 1;  // a relative Location's first slash is just an absolute path
+  }
+  for (size_t i = first; i < hier + 2 && i < loc.size() && loc[i] == '/'; ++i) {
+    if (i >= trusted) {
+      out.replace(loc_start + i, 1, "%2F");
+      return;
+    }
+  }
+}
 
 struct NamedVariable {
   std::string_view name;
@@ -210,7 +256,12 @@ void appendUriSafe(std::string& out, std::string_view value) {
   size_t start = 0;
   for (size_t i = 0; i < value.size(); ++i) {
     auto b = static_cast<unsigned char>(value[i]);
-    if (!kUnsafe[b]) continue;
+    if (!kUnsafe[b]) {
+      // A '%' that starts no escape would make the Location an invalid URI whose reading is
+      // up to each client ("%zz", a trailing "%0"): it stands for itself, %25.
+      if (b != '%' || (i + 2 < value.size() && isHex(value[i + 1]) && isHex(value[i + 2])))
+        continue;
+    }
     out.append(value.data() + start, i - start);
     out += '%';
     out += kHex[b >> 4];
@@ -234,7 +285,11 @@ std::optional<Template> Template::compile(std::string_view text, const Context& 
 }
 
 void Template::expand(const RequestView& req, const MatchCaptures& caps, std::string& out) const {
+  const size_t loc_start = out.size();
+  size_t trusted = std::string::npos;  // Location bytes before the first request value
   for (const Segment& seg : segments_) {
+    if (seg.kind != Kind::kLiteral && seg.kind != Kind::kScheme && trusted == std::string::npos)
+      trusted = out.size() - loc_start;
     switch (seg.kind) {
       case Kind::kLiteral:
         out += seg.literal;
@@ -266,6 +321,7 @@ void Template::expand(const RequestView& req, const MatchCaptures& caps, std::st
         break;
     }
   }
+  if (trusted != std::string::npos) guardAuthority(out, loc_start, trusted);
 }
 
 }  // namespace detour

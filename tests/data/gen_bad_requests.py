@@ -17,7 +17,10 @@ Outcomes used here (the first five as in the corpus README):
   forward            `forwarded` complete requests reach the backend, responses in order,
                      `backend[i]` checks on the i-th request, `close` true/false/null (any).
   reject_or_forward  the RFC allows both: a status from reject_statuses and nothing
-                     forwarded, or forwarding that meets if_forwarded.
+                     forwarded, or forwarding that meets if_forwarded. `close` applies to the
+                     reject branch (nothing forwarded): true unless a case says otherwise, since
+                     detour closes after every request it refuses; if_forwarded may carry its
+                     own `close`.
   forward_then_reject  pipelined: the first request(s) forwarded, then an error status and
                      close; `responses` lists every response in order.
   respond            detour answers itself (the redirect rule): `responses`, forwarded 0,
@@ -118,7 +121,7 @@ def forward(n=1, responses=None, close=False, backend=None, forbid=None):
     return e
 
 
-def reject_or_forward(statuses, if_forwarded, forbid=None, close=None):
+def reject_or_forward(statuses, if_forwarded, forbid=None, close=True):
     e = {"outcome": "reject_or_forward", "reject_statuses": list(statuses), "close": close,
          "if_forwarded": if_forwarded}
     if forbid:
@@ -263,6 +266,26 @@ add("connection-names-transfer-encoding", "cl-te",
     "RFC 9110 §7.6.1; RFC 9112 §6.3",
     "forwarding the chunk bytes without Transfer-Encoding makes them a new request for the backend")
 
+# Framing names spelled with '_': not framing for detour, but CGI and WSGI backends (and
+# servers that map '_' to '-') read Transfer_Encoding as Transfer-Encoding.
+RFC_UNDERSCORE = ("RFC 9110 §5.1 ('_' is a tchar, so the name is valid); CGI (RFC 3875 §4.1.18) "
+                  "maps '-' to '_', so Content_Length and Content-Length collide at the backend")
+UNDERSCORE_NOTE = "docs/security.md: a framing name spelled with '_' is refused (nginx drops such headers)"
+for name, head in [
+    ("te-with-cl", CL + b"Transfer_Encoding: chunked\r\n"),
+    ("te-before-cl", b"Transfer_Encoding: chunked\r\n" + CL),
+    ("te-lower", CL + b"transfer_encoding: chunked\r\n"),
+    ("cl-alone", b"Content_Length: %d\r\n" % len(PROBE)),
+    ("cl-with-te", b"Transfer-Encoding: chunked\r\nContent_Length: %d\r\n" % len(PROBE)),
+    ("cl-with-cl", b"Content-Length: 5\r\nContent_Length: %d\r\n" % len(PROBE)),
+]:
+    add("underscore-" + name, "cl-te", "a framing header spelled with '_' (%s)" % name.replace("-", " "),
+        b"POST /c HTTP/1.1\r\n" + HOST + head + b"\r\n" + PROBE, reject(forbid="/smuggled"),
+        RFC_UNDERSCORE, UNDERSCORE_NOTE)
+add("underscore-other-name", "cl-te", "control: other header names with '_' are forwarded",
+    get(b"/u", headers=HOST + b"X_Request_Id: 7\r\nContent_Length_Hint: 3\r\n"),
+    forward(backend=[{"target": "/u"}]), RFC_UNDERSCORE)
+
 # ---------------------------------------------------------------------------------------------
 # 2. Transfer-Encoding alone.
 # ---------------------------------------------------------------------------------------------
@@ -272,7 +295,7 @@ for name, value, statuses in [
     ("chunked-gzip", b"chunked, gzip", (400,)),
     ("chunked-twice", b"chunked, chunked", (400,)),
     ("identity-chunked", b"identity, chunked", (400, 501)),
-    ("xchunked", b"xchunked", (400, 501)),
+    ("xchunked", b"xchunked", (501,)),
     ("chunkedx", b"chunkedx", (400, 501)),
     ("chunk", b"chunk", (400, 501)),
     ("quoted", b'"chunked"', (400, 501)),
@@ -280,14 +303,15 @@ for name, value, statuses in [
     ("nul", b"chunked\x00", (400, 501)),
     ("vtab", b"\x0bchunked", (400, 501)),
     ("empty", b"", (400, 501)),
-    ("identity", b"identity", (400, 501)),
-    ("gzip", b"gzip", (400, 501)),
+    ("identity", b"identity", (501,)),
+    ("gzip", b"gzip", (501,)),
     ("gzip-chunked", b"gzip, chunked", (501,)),
 ]:
     add("te-" + name, "transfer-encoding", "Transfer-Encoding: %s" % value.decode("latin-1"),
         b"POST /c HTTP/1.1\r\n" + HOST + b"Transfer-Encoding: " + value + b"\r\n\r\n" + BODY5,
         reject(statuses), RFC_TE_UNKNOWN if statuses != (400,) else RFC_FRAMING,
-        "gzip is a valid coding that detour does not implement: 501" if name == "gzip-chunked" else None)
+        "a valid coding that detour does not implement: 501 (docs/security.md)"
+        if name in ("gzip-chunked", "gzip", "identity", "xchunked") else None)
 add("te-two-fields-chunked", "transfer-encoding", "Transfer-Encoding: chunked in two fields (chunked twice)",
     b"POST /c HTTP/1.1\r\n" + HOST + b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n" + BODY5,
     reject(), RFC_FRAMING)
@@ -398,6 +422,7 @@ add("cl-get-with-body", "content-length", "GET with a Content-Length body is for
 # ---------------------------------------------------------------------------------------------
 # 4. Chunked bodies: sizes, extensions, line ends, trailers.
 # ---------------------------------------------------------------------------------------------
+HEAD_CHUNKED = chunked_post(b"")  # the head alone: detour forwards it before the body arrives
 for name, chunks in [
     ("size-overflow-17", b"10000000000000000\r\nhello\r\n0\r\n\r\n"),
     ("size-overflow-18f", b"ffffffffffffffffff\r\nhello\r\n0\r\n\r\n"),
@@ -477,10 +502,32 @@ add("chunked-leading-zeros", "chunked", "chunk size with 20 leading zeros",
     chunked_post(b"000000000000000000005\r\nhello\r\n0\r\n\r\n"),
     reject_or_forward([400], {"forwarded": 1, "backend": [{"body_b64": b64(b"hello")}]}),
     RFC_CHUNK + " (chunk-size = 1*HEXDIG: valid; rejecting is safe)")
+RFC_TRAILER_FIELDS = ("RFC 9110 §6.5.1 (framing, routing and connection-management fields are not "
+                      "allowed in trailers; a recipient may merge trailers into the header section)")
 add("chunked-trailer-content-length", "chunked", "a Content-Length field in the trailer section",
     chunked_post(b"5\r\nhello\r\n0\r\nContent-Length: 45\r\n\r\n"),
-    reject_or_forward([400], {"forwarded": 1, "backend": [{"body_b64": b64(b"hello")}]}),
-    "RFC 9110 §6.5.1 (framing fields are not allowed in trailers; never merged)")
+    reject(forbid="/smuggled"), RFC_TRAILER_FIELDS,
+    "detour relays the trailer section byte for byte: a backend that merges it would reframe")
+for name, field in [("transfer-encoding", b"Transfer-Encoding: chunked"), ("host", b"Host: evil.example"),
+                    ("connection", b"Connection: close"), ("keep-alive", b"Keep-Alive: timeout=5"),
+                    ("te", b"TE: trailers"), ("trailer", b"Trailer: X-T"), ("upgrade", b"Upgrade: websocket"),
+                    ("proxy-connection", b"Proxy-Connection: keep-alive"),
+                    ("content-length-lower", b"content-length: 0"),
+                    ("content-length-underscore", b"Content_Length: 45"),
+                    ("host-after-valid-field", b"X-Checksum: 1\r\nHost: evil.example")]:
+    add("chunked-trailer-" + name, "chunked", "a prohibited field in the trailer section: %s" % field.decode(),
+        chunked_post(b"5\r\nhello\r\n0\r\n" + field + b"\r\n\r\n"), reject(forbid="/smuggled"),
+        RFC_TRAILER_FIELDS, "the backend must never get the complete request")
+add("midforward-trailer-host", "mid-forward", "a Host trailer field after detour started forwarding",
+    steps=[send(HEAD_CHUNKED + b"5\r\nhello\r\n0\r\n"), {"pause_ms": 300},
+           send(b"Host: evil.example\r\n\r\n")],
+    expect=reject(forbid="/smuggled"), rfc=RFC_TRAILER_FIELDS,
+    note="the backend has the head and the body; its connection must close before the trailer "
+         "section ends, and the client gets 400")
+add("midforward-trailer-content-length-split", "mid-forward", "a Content-Length trailer whose name arrives in two reads",
+    steps=[send(HEAD_CHUNKED + b"5\r\nhello\r\n0\r\nContent-Le"), {"pause_ms": 300},
+           send(b"ngth: 0\r\n\r\n")],
+    expect=reject(forbid="/smuggled"), rfc=RFC_TRAILER_FIELDS)
 add("chunked-huge-extension", "chunked", "a 20000-byte chunk extension",
     chunked_post(b"5;e=" + b"x" * 20000 + b"\r\nhello\r\n0\r\n\r\n"),
     reject_or_forward([400, 413, 431], {"forwarded": 1, "backend": [{"body_b64": b64(b"hello")}]}),
@@ -491,7 +538,6 @@ add("chunked-many-trailers", "chunked", "200 trailer fields",
     "RFC 9112 §7.1.2; limits apply to trailers as to headers")
 
 # Mid-forward: detour has already sent the head (and good chunks) when the bad bytes arrive.
-HEAD_CHUNKED = chunked_post(b"")
 for name, first, second in [
     ("bad-size", b"5\r\nhello\r\n", b"zz\r\nhello\r\n0\r\n\r\n"),
     ("data-too-long", b"5\r\nhello\r\n", b"3\r\nhello\r\n0\r\n\r\n"),
@@ -670,14 +716,23 @@ for name, method in [("lower-get", b"get"), ("lower-post", b"post"), ("title-get
     add("method-unknown-" + name, "method", "unknown method token %s" % method.decode(),
         method + b" /m HTTP/1.1\r\n" + HOST + b"Content-Length: 5\r\n\r\nhello", reject((501,)), RFC_METHOD,
         "methods are case-sensitive: a lower-case GET is another, unknown, method")
+# A token where the request line should be, but no target or version: malformed (400), not an
+# unknown method (501).
+for name, raw in [("token-only", b"HELLO\r\n\r\n"), ("token-only-then-headers", b"HELLO\r\n" + HOST + b"\r\n"),
+                  ("unknown-method-no-version", b"BREW /pot\r\n" + HOST + b"\r\n"),
+                  ("unknown-method-no-target", b"BREW HTTP/1.1\r\n" + HOST + b"\r\n"),
+                  ("unknown-method-bare-lf", b"BREW /pot HTTP/1.1\n" + HOST + b"\r\n")]:
+    add("method-line-" + name, "method", "no request line after a token (%s)" % name.replace("-", " "),
+        raw, reject((400,)), "RFC 9112 §3 (request-line = method SP request-target SP HTTP-version); "
+        "§2.2 (an invalid request line: 400)")
 for name, method in [("paren", b"GE(T"), ("quote", b'G"T'), ("colon", b"GET:"), ("angle", b"<GET>"),
                      ("slash", b"GET/"), ("at", b"G@T"), ("obs-text", b"G\xc9T"), ("ctl", b"G\x01T")]:
     add("method-malformed-" + name, "method", "method that is not a token (%s)" % name,
         method + b" /m HTTP/1.1\r\n" + HOST + b"\r\n", reject((400,)), RFC_METHOD)
 add("method-connect", "method", "CONNECT on a reverse proxy",
     b"CONNECT localhost:443 HTTP/1.1\r\nHost: localhost:443\r\n\r\n" + SMUGGLED,
-    reject((405, 400, 501), forbid="/smuggled"), "RFC 9110 §9.3.6 (CONNECT), §15.5.6 (405)",
-    "the bytes after a CONNECT head are tunnel data, never a request")
+    reject((405,), forbid="/smuggled"), "RFC 9110 §9.3.6 (CONNECT), §15.5.6 (405)",
+    "the bytes after a CONNECT head are tunnel data, never a request; docs/security.md: 405")
 add("method-connect-origin-form", "method", "CONNECT with an origin-form target",
     b"CONNECT / HTTP/1.1\r\n" + HOST + b"\r\n", reject((400, 405)), "RFC 9112 §3.2.3 (authority-form only for CONNECT)")
 for name, method in [("get", b"GET"), ("head", b"HEAD"), ("delete", b"DELETE"), ("put", b"PUT")]:
@@ -723,9 +778,9 @@ add("version-missing-with-body", "version", "a request line without a version, t
     b"POST /smuggled\r\n" + HOST + b"Content-Length: 5\r\n\r\nhello", reject((400, 505), forbid="/smuggled"),
     "RFC 9112 §3 (HTTP-version is required; SHOULD NOT autocorrect an invalid request-line)")
 add("h2-preface", "version", "HTTP/2 connection preface on a plain HTTP/1.1 listener",
-    b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", reject((505, 400)), "RFC 9113 §3.4")
+    b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", reject((505,)), "RFC 9113 §3.4", "docs/security.md: 505, close")
 add("h2-preface-settings", "version", "HTTP/2 preface followed by a SETTINGS frame",
-    b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00", reject((505, 400)), "RFC 9113 §3.4")
+    b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00", reject((505,)), "RFC 9113 §3.4")
 add("h2-get-2-0", "version", "a plain GET claiming HTTP/2.0",
     get(b"/v", version=b"HTTP/2.0"), reject((505,)), RFC_VERSION)
 add("version-1-0-no-host", "version", "control: HTTP/1.0 without Host is forwarded",

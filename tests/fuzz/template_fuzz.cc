@@ -15,6 +15,10 @@
 //   - an expansion holds only URI bytes: nothing below 0x21, no DEL or bytes >= 0x80, none of
 //     " < > \ ^ ` { | } — so no CR, LF, NUL or other control, whatever the template text and
 //     the request values (rule_table.h, Template);
+//   - the scheme and the authority come only from the template's text: a Location that starts
+//     with "//" (protocol-relative: another site) comes from a text that starts with "//";
+//     a Location with a scheme has the text's own scheme ({scheme} included), and the "//"
+//     after it only when the text has it there (docs/security.md, open redirects);
 //   - the compiled rule agrees: when the loader would accept the text as `to`, the rule's
 //     Location obeys the same.
 
@@ -62,6 +66,53 @@ MatchCaptures capture(std::string_view path) {
   return caps;
 }
 
+bool schemeChar(char c, bool first) {
+  bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  return alpha || (!first && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'));
+}
+
+// The length of the scheme and its ':' at the start of `s` ("https:" -> 6), or 0.
+size_t schemeLength(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size() && schemeChar(s[i], i == 0)) ++i;
+  return i > 0 && i < s.size() && s[i] == ':' ? i + 1 : 0;
+}
+
+// The template text before its first request value, {scheme} written out: what the Location
+// starts with, up to percent-encoding (which never touches a scheme character, ':' or '/').
+std::string trustedPrefix(std::string_view text, Scheme scheme) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '{') {
+      out += text[i];
+    } else if (text.substr(i, 8) == "{scheme}") {
+      out += scheme == Scheme::kHttps ? "https" : "http";
+      i += 7;
+    } else {
+      break;
+    }
+  }
+  return out;
+}
+
+void checkAuthority(std::string_view text, Scheme scheme, std::string_view location,
+                    const char* what) {
+  std::string trusted = trustedPrefix(text, scheme);
+  auto report = [&](const char* problem) {
+    return std::string(what) + ": " + problem + ": " + printable(text) + " -> " + printable(location);
+  };
+  size_t n = schemeLength(location);
+  if (n == 0) {
+    FUZZ_CHECK(!startsWith(location, "//") || startsWith(trusted, "//"),
+               report("a value made the Location protocol-relative"));
+    return;
+  }
+  FUZZ_CHECK(std::string_view(trusted).substr(0, n) == location.substr(0, n),
+             report("a value named the scheme"));
+  if (location.substr(n, 2) == "//")
+    FUZZ_CHECK(std::string_view(trusted).substr(n, 2) == "//", report("a value gave the authority"));
+}
+
 // Through the rule compiler, the index and buildLocation().
 void checkThroughRule(std::string_view text, const RequestView& req) {
   Config config;
@@ -88,6 +139,7 @@ void checkThroughRule(std::string_view text, const RequestView& req) {
   std::string location;
   r->buildLocation(req, caps, location);
   FUZZ_CHECK(onlyUriBytes(location), "buildLocation: " + printable(location));
+  checkAuthority(text, req.scheme, location, "buildLocation");
 }
 
 }  // namespace
@@ -124,9 +176,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string out;
   t->expand(req, capture(req.path), out);
   FUZZ_CHECK(onlyUriBytes(out), "expansion of " + printable(text) + ": " + printable(out));
+  checkAuthority(text, req.scheme, out, "expand");
   std::string empty_out;
   t->expand(RequestView{}, MatchCaptures{}, empty_out);
   FUZZ_CHECK(onlyUriBytes(empty_out), "expansion for an empty request: " + printable(empty_out));
+  checkAuthority(text, RequestView{}.scheme, empty_out, "expand (empty request)");
   if (!req.path.empty() && req.path.front() == '/') checkThroughRule(text, req);
   return 0;
 }

@@ -469,6 +469,46 @@ rules:
   EXPECT_EQ(rs[3].status, 421);
 }
 
+// Issue 8 audit: "/old//evil.com" answered "Location: //evil.com", which a browser reads as
+// another site (protocol-relative). A value may never supply the Location's "//" or scheme;
+// a '%' that starts no escape stands for itself.
+TEST(RedirectSafety, ARequestPathCannotMakeTheLocationPointElsewhere) {
+  DetourProcess d(R"(version: 1
+server:
+  listen: ["127.0.0.1:0"]
+log: { level: warn, access: off }
+rules:
+  - name: suffix
+    match: { path_prefix: /old }
+    redirect: { to: "{path_suffix}" }
+  - name: slash-suffix
+    match: { path_prefix: /s }
+    redirect: { to: "/{path_suffix}" }
+  - name: capture
+    match: { path_regex: "^/c/(.*)$" }
+    redirect: { to: "{1}" }
+  - name: path
+    redirect: { to: "{path}", code: 308 }
+)");
+  ASSERT_TRUE(d.ready());
+  RawClient c(d.port());
+  ASSERT_TRUE(c.send("GET /old//evil.com HTTP/1.1\r\nHost: a\r\n\r\n"
+                     "GET /s//evil.com/x?q=1 HTTP/1.1\r\nHost: a\r\n\r\n"
+                     "GET /c/https://evil.com/ HTTP/1.1\r\nHost: a\r\n\r\n"
+                     "GET //evil.com HTTP/1.1\r\nHost: a\r\n\r\n"
+                     "GET /old/%zz%0 HTTP/1.1\r\nHost: a\r\n\r\n"
+                     "GET /old/ok HTTP/1.1\r\nHost: a\r\n\r\n"));
+  auto rs = parseResponses(c.readResponses(6));
+  ASSERT_EQ(rs.size(), 6u);
+  EXPECT_EQ(rs[0].header("Location"), "/%2Fevil.com");
+  EXPECT_EQ(rs[1].header("Location"), "/%2F/evil.com/x?q=1");
+  EXPECT_EQ(rs[2].header("Location"), "https%3A//evil.com/");
+  EXPECT_EQ(rs[3].status, 308);
+  EXPECT_EQ(rs[3].header("Location"), "/%2Fevil.com");
+  EXPECT_EQ(rs[4].header("Location"), "/%25zz%250");
+  EXPECT_EQ(rs[5].header("Location"), "/ok");
+}
+
 }  // namespace
 }  // namespace detour::test
 

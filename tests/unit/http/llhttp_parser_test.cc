@@ -97,7 +97,7 @@ TEST(LlhttpParser, PipelinedRequestsStopAfterEachMessage) {
 
 TEST(LlhttpParser, ChunkedBodyBytesAreConsumedRawAndCountedDecoded) {
   std::string req = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-                    "3;ext=1\r\nabc\r\n0\r\nTrailer: x\r\n\r\n";
+                    "3;ext=1\r\nabc\r\n0\r\nX-Trailer: x\r\n\r\n";
   Outcome o = parseAll(req);
   ASSERT_FALSE(o.error) << o.reason;
   ASSERT_EQ(o.messages, 1);
@@ -207,7 +207,12 @@ INSTANTIATE_TEST_SUITE_P(
         StatusCase{"version_1_2", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505},
         StatusCase{"version_5_6", "GET / HTTP/5.6\r\nHost: a\r\n\r\n", 505},
         StatusCase{"h2_preface", std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), 505},
-        StatusCase{"space_in_uri", "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", 400}),
+        StatusCase{"space_in_uri", "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        // Issue 8 audit: a request line with a token but no target or version is malformed.
+        StatusCase{"no_request_line", "HELLO\r\n\r\n", 400},
+        StatusCase{"unknown_method_no_version", "BREW /\r\nHost: a\r\n\r\n", 400},
+        StatusCase{"unknown_method_bare_lf", "BREW / HTTP/1.1\nHost: a\r\n\r\n", 400},
+        StatusCase{"unknown_method_no_target", "BREW HTTP/1.1\r\nHost: a\r\n\r\n", 400}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
 
 // Regressions from the bad-input suite (tests/data/bad_requests.jsonl).
@@ -268,6 +273,33 @@ TEST(LlhttpParser, TrailerSectionIsAsStrictAsTheHead) {
   }
 }
 
+// Issue 8 audit: the trailer section is relayed byte for byte, so a framing, routing or
+// connection field in it reached the backend (which may merge trailers into the head). The
+// message never completes: the forwarder cuts the body off before its last CRLF.
+TEST(LlhttpParser, FramingAndRoutingTrailerFieldsAreRefused) {
+  const std::string head = "POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n";
+  for (const char* name : {"Content-Length", "transfer-encoding", "Host", "Connection", "Keep-Alive",
+                           "TE", "Trailer", "Upgrade", "Proxy-Connection", "Content_Length",
+                           "KEEP_ALIVE"}) {
+    std::string req = head + "X-Ok: 1\r\n" + name + ": 45\r\n\r\n";
+    for (size_t step : {0, 1, 3}) {
+      Outcome o = parseAll(req, step);
+      EXPECT_TRUE(o.error) << name << " in pieces of " << step;
+      EXPECT_EQ(o.status, 400) << name;
+      EXPECT_EQ(o.messages, 0) << name;
+    }
+  }
+  for (const char* name : {"X-Trailer", "Hostname", "TE-X", "Content-Lengths", "Server-Timing"}) {
+    Outcome o = parseAll(head + name + ": 1\r\n\r\n", 1);
+    EXPECT_FALSE(o.error) << name << ": " << o.reason;
+    EXPECT_EQ(o.messages, 1) << name;
+  }
+  // Responses keep their trailers: the rule protects backends from clients.
+  Outcome resp = parseAll("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nHost: x\r\n\r\n", 0,
+                          {}, Kind::kResponse);
+  EXPECT_FALSE(resp.error) << resp.reason;
+}
+
 TEST(LlhttpParser, ConnectionNamingFramingIsRefused) {
   for (const char* c : {"Content-Length", "transfer-encoding", "keep-alive, Content-Length", "Host"}) {
     std::string req = std::string("POST / HTTP/1.1\r\nHost: h\r\nConnection: ") + c +
@@ -275,6 +307,58 @@ TEST(LlhttpParser, ConnectionNamingFramingIsRefused) {
     Outcome o = parseAll(req);
     EXPECT_TRUE(o.error) << c;
     EXPECT_EQ(o.status, 400) << c;
+  }
+}
+
+// Issue 8 audit: a request line is judged whole after an unknown method, in any split.
+TEST(LlhttpParser, UnknownMethodStatusWaitsForTheEndOfTheRequestLine) {
+  for (const auto& [req, status] : std::vector<std::pair<std::string, int>>{
+           {"HELLO\r\n\r\n", 400}, {"BREW /pot HTTP/1.1\r\nHost: a\r\n\r\n", 501},
+           {"GETX / HTTP/1.0\r\n\r\n", 501}, {"\r\nBREW / HTTP/1.1\r\n", 501},
+           {"SSH-2.0-OpenSSH_9.2p1\r\n", 400}, {"BREW / HTTP/1.1 \r\n", 400}}) {
+    for (size_t step : {0, 1, 2, 5}) {
+      Outcome o = parseAll(req, step);
+      EXPECT_TRUE(o.error) << req << " in pieces of " << step;
+      EXPECT_EQ(o.status, status) << req << " in pieces of " << step << ": " << o.reason;
+    }
+  }
+  // Until the line ends nothing is decided; a close in it is malformed.
+  auto p = Http1Parser::create(Kind::kRequest, {});
+  std::string part = "BREW /pot HTTP/1";
+  ParseResult r = p->execute(part.data(), part.size());
+  EXPECT_EQ(r.event, ParseEvent::kNeedMore);
+  EXPECT_EQ(r.consumed, part.size());
+  EXPECT_TRUE(p->inMessage());
+  EXPECT_EQ(p->finish().event, ParseEvent::kError);
+  EXPECT_EQ(p->errorStatus(), 400);
+  // A line that never ends is cut at the head limit.
+  ParserLimits limits;
+  limits.max_head_bytes = 64;
+  Outcome endless = parseAll("BREW /" + std::string(100, 'a'), 7, limits);
+  EXPECT_TRUE(endless.error);
+  EXPECT_EQ(endless.status, 400);
+}
+
+// Issue 8 audit: CGI and WSGI backends read "Content_Length" as Content-Length
+// (HTTP_CONTENT_LENGTH): next to a real framing header the two sides frame differently.
+TEST(LlhttpParser, UnderscoredFramingNamesAreRefused) {
+  for (const char* h : {"Transfer_Encoding: chunked", "Content_Length: 3", "content_length: 3",
+                        "TRANSFER_encoding: gzip"}) {
+    std::string req = std::string("POST / HTTP/1.1\r\nHost: h\r\n") + h +
+                      "\r\nContent-Length: 3\r\n\r\nabc";
+    for (size_t step : {0, 1}) {
+      Outcome o = parseAll(req, step);
+      EXPECT_TRUE(o.error) << h;
+      EXPECT_EQ(o.status, 400) << h;
+      EXPECT_TRUE(o.targets.empty()) << h;
+    }
+  }
+  // Other names with '_' are not framing: they pass.
+  for (const char* h : {"X_Content_Length: 3", "Content_Length_X: 3", "Content__Length: 3",
+                        "Host_: x", "X_Trace: 1"}) {
+    std::string req = std::string("GET / HTTP/1.1\r\nHost: h\r\n") + h + "\r\n\r\n";
+    Outcome o = parseAll(req);
+    EXPECT_FALSE(o.error) << h << ": " << o.reason;
   }
 }
 
@@ -551,6 +635,85 @@ TEST(LlhttpParserFuzz, NeedMoreMeansEveryByteWasConsumed) {
       if (r.event == ParseEvent::kMessageComplete) break;
     }
   }
+}
+
+// http_request_fuzz crash-connection-drops-transfer-encoding: "Connection: transfer-encoding"
+// makes the head rewrite drop the field Connection names, the framing header, while the chunked
+// body still follows: the backend would read the chunk bytes as a new request. (crash-connection-drops-content-length is the
+// same with Content-Length; ConnectionNamingFramingIsRefused covers more spellings.)
+TEST(LlhttpParserFuzz, ConnectionNamingTransferEncodingIsRefused) {
+  std::string req =
+      "POST / HTTP/1.1\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n"
+      "Connection: transfer-encoding\r\n\r\n0\r\n\r\n";
+  for (size_t step : {0, 1, 7}) {
+    Outcome o = parseAll(req, step);
+    EXPECT_TRUE(o.error) << "pieces of " << step;
+    EXPECT_EQ(o.status, 400);
+    EXPECT_TRUE(o.targets.empty()) << "the head was accepted";
+  }
+}
+
+// http_request_fuzz crash-empty-header-name: llhttp hands a line ": x" over as a value with no
+// field before it, which was glued onto the previous header's value.
+TEST(LlhttpParserFuzz, EmptyHeaderNameIsRefused) {
+  std::string req = "POST / HTTP/1.1\r\nHost: a\r\n: x\r\n\r\n";
+  for (size_t step : {0, 1, 2, 5}) {
+    Outcome o = parseAll(req, step);
+    EXPECT_TRUE(o.error) << "pieces of " << step;
+    EXPECT_EQ(o.status, 400);
+    EXPECT_TRUE(o.targets.empty());
+  }
+}
+
+// http_request_fuzz crash-http09-request-line: llhttp takes "GET /" without a version as an
+// HTTP/0.9 request line, headers and all; detour must not correct it into an HTTP/1.x request.
+TEST(LlhttpParserFuzz, Http09RequestLineIsRefused) {
+  std::string req = "GET /\r\nHost: a\r\n\r\n";
+  for (size_t step : {0, 1, 3}) {
+    Outcome o = parseAll(req, step);
+    EXPECT_TRUE(o.error) << "pieces of " << step;
+    EXPECT_EQ(o.status, 400);
+    EXPECT_TRUE(o.targets.empty());
+  }
+}
+
+// http_request_fuzz and http_response_fuzz crash-execute-null-after-head: the fuzz driver calls
+// execute(nullptr, 0) when its input ends right after a head (kHeadComplete). That empty call
+// must run on to the end of the bodiless message without handing llhttp the null pointer
+// (llhttp reads a null start as "no span open").
+TEST(LlhttpParserFuzz, EmptyExecuteAfterHeadCompletesTheMessage) {
+  for (Kind kind : {Kind::kRequest, Kind::kResponse}) {
+    std::string msg = kind == Kind::kRequest ? "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+                                             : "HTTP/1.1 204 No Content\r\n\r\n";
+    auto p = Http1Parser::create(kind, {});
+    ParseResult r = p->execute(msg.data(), msg.size());
+    ASSERT_EQ(r.event, ParseEvent::kHeadComplete) << p->errorReason();
+    EXPECT_EQ(r.consumed, msg.size());
+    r = p->execute(nullptr, 0);
+    EXPECT_EQ(r.event, ParseEvent::kMessageComplete) << p->errorReason();
+    EXPECT_EQ(r.consumed, 0u);
+    EXPECT_FALSE(p->inMessage());
+    EXPECT_EQ(p->execute(nullptr, 0).event, ParseEvent::kNeedMore);
+  }
+}
+
+// http_request_fuzz crash-unknown-method-line-limit-depends-on-split: after an unknown method
+// the request line was held to the head limit only while its LF had not arrived, so a line
+// over the limit got 501 in one read and 400 byte by byte.
+TEST(LlhttpParserFuzz, UnknownMethodLineLimitDoesNotDependOnTheSplit) {
+  ParserLimits limits;
+  limits.max_head_bytes = 64;
+  for (size_t len : {40, 52, 53, 54, 55, 70}) {
+    std::string req = "BREW /" + std::string(len, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n";
+    Outcome whole = parseAll(req, 0, limits);
+    ASSERT_TRUE(whole.error) << len;
+    for (size_t step : {1, 2, 7}) {
+      Outcome split = parseAll(req, step, limits);
+      EXPECT_EQ(split.status, whole.status) << "target of " << len << " in pieces of " << step;
+    }
+  }
+  EXPECT_EQ(parseAll("BREW /" + std::string(40, 'a') + " HTTP/1.1\r\n", 0, limits).status, 501);
+  EXPECT_EQ(parseAll("BREW /" + std::string(70, 'a') + " HTTP/1.1\r\n", 0, limits).status, 400);
 }
 
 }  // namespace

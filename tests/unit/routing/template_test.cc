@@ -107,6 +107,61 @@ TEST(Template, PercentEncodedInputIsNeverDecoded) {
   EXPECT_EQ(location(redirect("/n{path}"), req), "/n/a%0D%0ASet-Cookie:%20x?q=%0D%0A");
 }
 
+// A '%' that starts no valid escape stands for itself; valid escapes are kept verbatim.
+TEST(Template, MalformedPercentIsEncoded) {
+  TestRequest req = request("GET http://e.com/s/%zz%0");
+  EXPECT_EQ(location(withPrefix(redirect("{path_suffix}"), "/s"), req), "/%25zz%250");
+  std::string out;
+  appendUriSafe(out, "%41%4%%2f%g1%");
+  EXPECT_EQ(out, "%41%254%25%2f%25g1%25");
+  EXPECT_EQ(location(redirect("/a%zz/%20"), request("GET http://e.com/")), "/a%25zz/%20");
+}
+
+// Issue 8 audit: "/old//evil.com" must not answer "Location: //evil.com" (protocol-relative:
+// the browser would go to evil.com). The second slash becomes %2F; the path is unchanged.
+TEST(Template, ValueCannotStartAProtocolRelativeLocation) {
+  TestRequest req = request("GET http://e.com/old//evil.com");
+  EXPECT_EQ(location(withPrefix(redirect("{path_suffix}"), "/old"), req), "/%2Fevil.com");
+  EXPECT_EQ(location(withPrefix(redirect("/{path_suffix}"), "/old/"), req), "/%2Fevil.com");
+  EXPECT_EQ(location(withPrefix(redirect("/{path_suffix}"), "/old"), req), "/%2F/evil.com");
+  EXPECT_EQ(location(withRegex(redirect("{1}"), "/old(/.*)"), req), "/%2Fevil.com");
+  TestRequest root = request("GET http://e.com//evil.com?q");
+  EXPECT_EQ(location(redirect("{path}"), root), "/%2Fevil.com?q");
+  EXPECT_EQ(location(redirect("{uri}"), root), "/%2Fevil.com?q");
+  EXPECT_EQ(location(redirect("{host}{path}"), root), "e.com//evil.com?q");  // a relative path
+  // A value's single slash followed by the template's own.
+  EXPECT_EQ(location(withRegex(redirect("{1}/x"), "(/).*"), request("GET http://e.com/a")),
+            "/%2Fx");
+}
+
+TEST(Template, TemplateTextMayStillStartWithTwoSlashes) {
+  TestRequest req = request("GET http://e.com//a");
+  EXPECT_EQ(location(redirect("//cdn.test{path}"), req), "//cdn.test//a");
+  EXPECT_EQ(location(redirect("//{host}{path}"), req), "//e.com//a");
+  EXPECT_EQ(location(redirect("https://x.test{path}"), req), "https://x.test//a");
+  // Past the start of the path, repeated slashes are the client's business.
+  EXPECT_EQ(location(withPrefix(redirect("/n/{path_suffix}"), "/o"), request("GET http://e.com/o//b")),
+            "/n///b");
+}
+
+TEST(Template, ValueCannotNameTheScheme) {
+  TestRequest req = request("GET http://e.com/https://evil.com/");
+  EXPECT_EQ(location(withRegex(redirect("{1}"), "/(.*)"), req), "https%3A//evil.com/");
+  EXPECT_EQ(location(withRegex(redirect("{1}"), "/(.*)"), request("GET http://e.com/a:b:c/d:e")),
+            "a%3Ab%3Ac/d:e");
+  EXPECT_EQ(location(redirect("{scheme}://{host}{path}"), request("GET https://h.test/p:q")),
+            "https://h.test/p:q");
+}
+
+TEST(Template, ValueAfterALiteralSchemeCannotSupplyTheAuthority) {
+  EXPECT_EQ(location(redirect("https:{path}"), request("GET http://e.com//evil.com")),
+            "https:%2F/evil.com");
+  EXPECT_EQ(location(redirect("https:{path}"), request("GET http://e.com/evil.com")),
+            "https:%2Fevil.com");
+  EXPECT_EQ(location(redirect("https:/{path}"), request("GET http://e.com/evil.com")),
+            "https:/%2Fevil.com");
+}
+
 TEST(Template, RawHostileBytesArePercentEncoded) {
   TestRequest req = request("GET http://e.com/x");
   req.path = std::string("/a\r\nSet-Cookie: x\0y", 19);
