@@ -181,7 +181,9 @@ TEST(SlowClients, AThousandSlowlorisConnectionsDoNotDelayOthersAndTimeOut) {
     bool ok_answer = got[i] == "(closed)" || got[i].find(" 408 ") != std::string::npos;
     if (!answered[i] || after > kHeaderTimeout + 1s) {
       ++late;
-    } else if (after < kHeaderTimeout) {
+    } else if (after < kHeaderTimeout - 100ms) {
+      // (libevent arms the timer from the loop's cached clock, read before the recv that saw
+      // the first byte: it may fire a few milliseconds before the client's 3 s)
       ++early;
     } else if (!ok_answer) {
       ++wrong;
