@@ -26,6 +26,23 @@ bool isForwardedField(std::string_view name) {
          equalsIgnoreCase(name, "x-forwarded-host");
 }
 
+// An underscore spelling of a forwarding field (X_Forwarded_For): CGI-style backends read it as
+// the real one (HTTP_X_FORWARDED_FOR), so a client could forge its address past the check
+// above. Dropped from every peer: the proxies detour trusts use the real names.
+bool isUnderscoredForwardedField(std::string_view name) {
+  if (name.find('_') == std::string_view::npos) return false;
+  for (std::string_view real : {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"}) {
+    if (name.size() != real.size()) continue;
+    bool same = true;
+    for (size_t i = 0; i < name.size() && same; ++i) {
+      char c = name[i] == '_' ? '-' : name[i];
+      same = (c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) == real[i];
+    }
+    if (same) return true;
+  }
+  return false;
+}
+
 // Named in Connection, but never dropped for it: removing the framing or Host while the
 // message still carries a body would desynchronise the next hop.
 bool isEndToEndEssential(std::string_view name) {
@@ -76,6 +93,7 @@ void appendUpstreamRequestHead(std::string& out, const MessageHead& req,
     if (setByConfig(h.name, ctx)) continue;
     // detour generated the request id (none, or an empty one, came): the client's field goes.
     if (!ctx.request_id.empty() && equalsIgnoreCase(h.name, "x-request-id")) continue;
+    if (isUnderscoredForwardedField(h.name)) continue;
     if (isForwardedField(h.name)) {
       if (!ctx.peer_trusted) continue;  // forged by the client: dropped
       if (equalsIgnoreCase(h.name, "x-forwarded-for")) {

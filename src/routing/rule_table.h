@@ -82,8 +82,8 @@ class Template {
   // Compiles `text`. On error returns nullopt and sets *error (not null) to a message naming
   // the problem: an unknown variable (with a did-you-mean and the list of variables), an
   // unbalanced '{' or '}', an empty '{}', a capture the regex lacks or beyond group 15, or
-  // {path_suffix} without path_prefix. `ctx.regex` may be null when the rule has no
-  // path_regex; it is only read during the call.
+  // {path_suffix} without path_prefix, or a leading http:, https: or {scheme}: without '//'.
+  // `ctx.regex` may be null when the rule has no path_regex; it is only read during the call.
   static std::optional<Template> compile(std::string_view text, const Context& ctx,
                                          std::string* error);
 

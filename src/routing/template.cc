@@ -276,6 +276,18 @@ std::optional<Template> Template::compile(std::string_view text, const Context& 
   TemplateParser parser(text, ctx);
   Template t;
   if (!parser.parse(t.segments_, error)) return std::nullopt;
+  // "https:/{1}" or "http:evil.com": browsers read what follows the scheme as the host
+  // (WHATWG URL), so a request value would pick the site. An absolute target spells '//'.
+  for (std::string_view scheme : {"http:", "https:", "{scheme}:"}) {
+    if (text.size() < scheme.size() || !equalsIgnoreCase(text.substr(0, scheme.size()), scheme))
+      continue;
+    if (text.substr(scheme.size(), 2) != "//") {
+      *error = "'" + std::string(text) + "' in '" + std::string(ctx.key) +
+               "' names a scheme without '//' after it, and browsers read what follows as the "
+               "host: write '" + std::string(scheme) + "//host/path', or a path starting with '/'";
+      return std::nullopt;
+    }
+  }
   t.text_ = std::string(text);
   t.places_query_ = parser.placesQuery();
   t.uses_groups_ = parser.usesGroups();

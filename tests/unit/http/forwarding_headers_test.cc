@@ -161,5 +161,32 @@ TEST(ForwardingHeadersResponse, NoContentDropsFraming) {
   EXPECT_EQ(out, "HTTP/1.1 204 No Content\r\nETag: \"x\"\r\n\r\n");
 }
 
+// Review (hardening): X_Forwarded_For from a client reached the backend, where CGI-style
+// servers read it as X-Forwarded-For (HTTP_X_FORWARDED_FOR): a forged client address.
+TEST(ForwardingHeadersUnderscore, UnderscoredForwardingFieldsNeverReachTheBackend) {
+  for (bool trusted : {false, true}) {
+    MessageHead h = head({{"Host", "example.com"},
+                          {"X_Forwarded_For", "6.6.6.6"},
+                          {"x_forwarded-proto", "https"},
+                          {"X-Forwarded_Host", "evil.example"},
+                          {"X_Custom", "kept"}});
+    UpstreamRequestContext ctx;
+    ctx.target = "/";
+    ctx.client_ip = "192.0.2.7";
+    ctx.peer_trusted = trusted;
+    ctx.scheme = "http";
+    ctx.host = "example.com";
+    std::string out;
+    appendUpstreamRequestHead(out, h, ctx);
+    EXPECT_EQ(out.find("6.6.6.6"), std::string::npos) << out;
+    EXPECT_EQ(out.find("evil.example"), std::string::npos) << out;
+    EXPECT_EQ(out.find("_forwarded"), std::string::npos) << out;
+    EXPECT_EQ(out.find("_Forwarded"), std::string::npos) << out;
+    EXPECT_NE(out.find("\r\nX-Forwarded-For: 192.0.2.7\r\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("\r\nX-Forwarded-Proto: http\r\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("\r\nX_Custom: kept\r\n"), std::string::npos) << out;
+  }
+}
+
 }  // namespace
 }  // namespace detour

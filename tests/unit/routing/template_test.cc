@@ -153,13 +153,18 @@ TEST(Template, ValueCannotNameTheScheme) {
             "https://h.test/p:q");
 }
 
+// A literal scheme with no '//' after it ("https:{path}", "https:/{path}") would let the
+// request's value supply the host (browsers read "https:/evil.com" as https://evil.com/): such
+// templates are refused when the config is compiled (TemplateErrorTest's
+// SchemeWithoutAuthority), so no request ever reaches them.
 TEST(Template, ValueAfterALiteralSchemeCannotSupplyTheAuthority) {
-  EXPECT_EQ(location(redirect("https:{path}"), request("GET http://e.com//evil.com")),
-            "https:%2F/evil.com");
-  EXPECT_EQ(location(redirect("https:{path}"), request("GET http://e.com/evil.com")),
-            "https:%2Fevil.com");
-  EXPECT_EQ(location(redirect("https:/{path}"), request("GET http://e.com/evil.com")),
-            "https:/%2Fevil.com");
+  for (const char* to : {"https:{path}", "https:/{path}", "HTTP:{path}", "{scheme}:/{path}"}) {
+    std::string error;
+    EXPECT_FALSE(Template::compile(to, {}, &error).has_value()) << to;
+    EXPECT_NE(error.find("names a scheme without '//'"), std::string::npos) << error;
+  }
+  EXPECT_EQ(location(redirect("https://e.com{path}"), request("GET http://e.com//evil.com")),
+            "https://e.com//evil.com");
 }
 
 TEST(Template, RawHostileBytesArePercentEncoded) {
@@ -293,6 +298,14 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"NamedGroupTooHigh", withRegex(redirect("/new/{last}"), sixteenGroups()),
                   "rule 'r': '{last}' in 'to' refers to capture group 16; at most 15 capture "
                   "groups can be used"},
+        ErrorCase{"SchemeWithoutAuthority", withRegex(redirect("https:/{1}"), "/go/(.*)"),
+                  "rule 'r': 'https:/{1}' in 'to' names a scheme without '//' after it, and "
+                  "browsers read what follows as the host: write 'https://host/path', or a path "
+                  "starting with '/'"},
+        ErrorCase{"SchemeVariableWithoutAuthority", redirect("{scheme}:{host}{uri}"),
+                  "rule 'r': '{scheme}:{host}{uri}' in 'to' names a scheme without '//' after "
+                  "it, and browsers read what follows as the host: write '{scheme}://host/path', "
+                  "or a path starting with '/'"},
         ErrorCase{"UnbalancedOpen", redirect("/a{host"),
                   "rule 'r': unbalanced '{' in 'to' at offset 2; variables are written "
                   "'{name}'"},
