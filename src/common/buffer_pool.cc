@@ -86,7 +86,7 @@ void poolFree(void* p) {
   std::free(p);
 }
 
-void* poolRealloc(void* p, size_t n) { return std::realloc(p, n); }
+[[maybe_unused]] void* poolRealloc(void* p, size_t n) { return std::realloc(p, n); }
 
 }  // namespace
 

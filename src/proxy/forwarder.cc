@@ -14,6 +14,12 @@ timeval toTimeval(std::chrono::milliseconds d) {
                  static_cast<suseconds_t>((d.count() % 1000) * 1000)};
 }
 
+// Appended to the first upstream failure line logged after some were left out.
+std::string heldBackNote(uint64_t held) {
+  if (held == 0) return {};
+  return " (" + std::to_string(held) + " more upstream failure lines left out before this one)";
+}
+
 }  // namespace
 
 Forwarder::Forwarder(Worker& worker, Owner& owner, SocketIo& downstream,
@@ -456,7 +462,11 @@ void Forwarder::fail(int status, const char* why) {
   done_ = true;
   stopTimer();
   if (conn_) detachConnection(/*reuse=*/false);
-  log().warn("upstream {}: {} -> {}", backend_ ? backend_->name() : pool_->name(), why, status);
+  uint64_t held = 0;
+  if (worker_.allowUpstreamLog(held)) {
+    log().warn("upstream {}: {} -> {}{}", backend_ ? backend_->name() : pool_->name(), why, status,
+               heldBackNote(held));
+  }
   status_ = status;
   owner_.onForwardFailed(status, why);
 }
@@ -465,7 +475,11 @@ void Forwarder::abort(const char* why) {
   done_ = true;
   stopTimer();
   if (conn_) detachConnection(/*reuse=*/false);
-  log().warn("upstream {}: {}; closing the client connection", backend_ ? backend_->name() : "?", why);
+  uint64_t held = 0;
+  if (worker_.allowUpstreamLog(held)) {
+    log().warn("upstream {}: {}; closing the client connection{}",
+               backend_ ? backend_->name() : "?", why, heldBackNote(held));
+  }
   owner_.onForwardAborted(why);
 }
 

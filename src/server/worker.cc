@@ -260,6 +260,23 @@ void Worker::returnParser(std::unique_ptr<Http1Parser> parser) {
   }
 }
 
+bool Worker::allowUpstreamLog(uint64_t& held_back) {
+  timeval now;
+  event_base_gettimeofday_cached(loop_.base(), &now);
+  if (now.tv_sec != upstream_log_second_) {
+    upstream_log_second_ = now.tv_sec;
+    upstream_logs_this_second_ = 0;
+  }
+  if (upstream_logs_this_second_ >= kUpstreamLogsPerSecond) {
+    ++upstream_logs_held_back_;
+    return false;
+  }
+  ++upstream_logs_this_second_;
+  held_back = upstream_logs_held_back_;
+  upstream_logs_held_back_ = 0;
+  return true;
+}
+
 void Worker::newRequestId(std::string& out) {
   // 128 random bits in hex, formatted by hand (snprintf cost more than the rest of the id),
   // into `out`'s own storage.

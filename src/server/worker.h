@@ -96,6 +96,12 @@ class Worker {
   void returnParser(std::unique_ptr<Http1Parser> parser);
   // Writes a new random request id (32 hex digits) into `out`, reusing its storage.
   void newRequestId(std::string& out);
+  // Whether an upstream failure may be logged now: at most kUpstreamLogsPerSecond lines a
+  // second per worker. A pool that is down fails every request, and each line would take the
+  // application log's lock, shared by all workers; the rest are counted, and `held_back` tells
+  // the next line allowed how many were left out. Loop thread.
+  bool allowUpstreamLog(uint64_t& held_back);
+  static constexpr int kUpstreamLogsPerSecond = 10;
   // This worker's view of pool `name` for the current snapshot (backends keep their idle
   // connections across reloads while their address stays). Null for an unknown pool.
   // Exchanges hold the shared_ptr, so a reload never frees a pool under them.
@@ -144,6 +150,9 @@ class Worker {
   WorkerCounters counters_;
   long long date_second_ = -1;
   long long accept_warned_second_ = -1;
+  long long upstream_log_second_ = -1;
+  int upstream_logs_this_second_ = 0;
+  uint64_t upstream_logs_held_back_ = 0;
   std::string date_line_;
   std::mt19937_64 rng_;
   WorkerContext context_;

@@ -645,6 +645,7 @@ size_t countFds(pid_t pid) {
 
 TEST_F(ForwardTest, AThousandFailedRequestsLeakNoDescriptor) {
   size_t before = countFds(detour_->pid());
+  auto started = std::chrono::steady_clock::now();
   for (int i = 0; i < 1000; ++i) {
     RawClient c(port());
     const char* target = i % 3 == 0 ? "/nowhere/x" : i % 3 == 1 ? "/flaky/close-early" : "/flaky/garbage";
@@ -654,6 +655,27 @@ TEST_F(ForwardTest, AThousandFailedRequestsLeakNoDescriptor) {
     // 502 while the dead pool's backend is tried; 503 once passive checks marked it down.
     ASSERT_TRUE(rs[0].status == 502 || rs[0].status == 503) << i << ": " << rs[0].status;
   }
+  // A line per failure would take the shared log lock on every request of a pool that is
+  // down: at most ten a second per worker are logged (this suite runs one), and the next line
+  // says how many were left out.
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::string err = detour_->stderrText();
+  size_t lines = 0;
+  for (size_t at = err.find("upstream "); at != std::string::npos; at = err.find("upstream ", at + 1))
+    ++lines;
+  EXPECT_LE(lines, static_cast<size_t>((seconds + 2) * 10)) << seconds << " s";
+  // The next failure in a later second gets its line, with the count left out before it.
+  const std::string note = "more upstream failure lines left out before this one";
+  auto note_deadline = std::chrono::steady_clock::now() + 3s;
+  while (detour_->stderrText().find(note) == std::string::npos &&
+         std::chrono::steady_clock::now() < note_deadline) {
+    RawClient c(port());
+    ASSERT_TRUE(c.send("GET /nowhere/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+    c.readResponses(1);
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_NE(detour_->stderrText().find(note), std::string::npos) << detour_->stderrText();
   // Closed client connections leave within the linger time; give them a bounded moment.
   auto deadline = std::chrono::steady_clock::now() + 10s;
   while (countFds(detour_->pid()) > before + 2 && std::chrono::steady_clock::now() < deadline)
