@@ -12,6 +12,9 @@ namespace detour {
 namespace {
 
 // Why a forward is answered by detour itself (applyPoolDown).
+constexpr const char* kHostNotServedReason =
+    "the Host is not in server.hosts: {host} never takes a redirect to it";
+
 std::string poolDownReason(const Decision& d) {
   return "pool '" + d.pool +
          "' has no healthy backend: detour answers itself, nothing is forwarded";
@@ -29,9 +32,15 @@ void printText(const RequestSpec& spec, const std::string& url, const Decision& 
   switch (d.kind) {
     case ActionKind::kRedirect: {
       printf("action:   redirect\n");
+      const CompiledRedirect* r = d.rule->redirect();
+      if (d.status != r->code) {
+        // 421: {host} would come from a Host outside server.hosts; no Location is made.
+        printf("status:   %d %s (%s)\n", d.status, std::string(statusReason(d.status)).c_str(),
+               kHostNotServedReason);
+        break;
+      }
       printf("status:   %d %s\n", d.status, std::string(statusReason(d.status)).c_str());
       printf("location: %s\n", d.location.c_str());
-      const CompiledRedirect* r = d.rule->redirect();
       if (r->cache_control) printf("cache-control: %s\n", r->cache_control->c_str());
       if (r->retry_after) printf("retry-after: %u\n", *r->retry_after);
       break;
@@ -69,7 +78,9 @@ void printJson(const RequestSpec& spec, const std::string& url, const Decision& 
                        : d.kind == ActionKind::kForward ? "forward" : "respond";
   out += ",\"action\":\"" + std::string(action) + "\"";
   out += ",\"status\":" + (d.status == 0 ? std::string("null") : std::to_string(d.status));
-  out += ",\"location\":" + (d.kind == ActionKind::kRedirect ? jsonQuote(d.location) : "null");
+  bool misdirected = d.kind == ActionKind::kRedirect && d.status != d.rule->redirect()->code;
+  out += ",\"location\":" +
+         (d.kind == ActionKind::kRedirect && !misdirected ? jsonQuote(d.location) : "null");
   out += ",\"pool\":" + (d.kind == ActionKind::kForward ? jsonQuote(d.pool) : "null");
   std::optional<uint32_t> retry_after;
   if (d.kind == ActionKind::kRedirect && d.status == d.rule->redirect()->code) {
@@ -78,7 +89,9 @@ void printJson(const RequestSpec& spec, const std::string& url, const Decision& 
   bool pool_down = d.kind == ActionKind::kForward && d.status != 0;
   if (pool_down) retry_after = kPoolDownRetryAfter;
   out += ",\"retry_after\":" + (retry_after ? std::to_string(*retry_after) : "null");
-  out += ",\"reason\":" + (pool_down ? jsonQuote(poolDownReason(d)) : "null");
+  out += ",\"reason\":" + (pool_down     ? jsonQuote(poolDownReason(d))
+                            : misdirected ? jsonQuote(kHostNotServedReason)
+                                          : "null");
   out += "}";
   puts(out.c_str());
 }

@@ -234,6 +234,10 @@ void raiseFileLimit() {
 int Server::run() {
   raiseFileLimit();
   for (int sig : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) {
+    // libevent puts back the disposition it found when the signal event goes: make that
+    // "ignore", so that a second SIGTERM while the process exits (systemd, a test, an
+    // impatient operator) cannot kill it with status 143 after a clean drain.
+    signal(sig, SIG_IGN);
     EventPtr ev(evsignal_new(main_loop_->base(), sig, &Server::onSignalCb, this));
     evsignal_add(ev.get(), nullptr);
     signal_events_.push_back(std::move(ev));

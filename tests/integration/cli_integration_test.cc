@@ -162,6 +162,17 @@ TEST(Cli, ExplainTextAndJson) {
   ASSERT_EQ(detour("explain --json -c '" + cfg + "' GET https://shop.example.com/x", out), 0);
   EXPECT_NE(out.find("\"rule\":\"app\",\"index\":7"), std::string::npos) << out;
   EXPECT_NE(out.find("\"pool\":\"orders\""), std::string::npos) << out;
+  // A Host outside server.hosts where {host} would fill the Location: 421, and no Location.
+  ASSERT_EQ(detour("explain -c '" + cfg + "' GET http://evil.example/login", out), 0) << out;
+  EXPECT_NE(out.find("rule:     https-upgrade"), std::string::npos) << out;
+  EXPECT_NE(out.find("status:   421 Misdirected Request (the Host is not in server.hosts"),
+            std::string::npos) << out;
+  EXPECT_EQ(out.find("location:"), std::string::npos) << out;
+  EXPECT_EQ(out.find("cache-control:"), std::string::npos) << out;
+  ASSERT_EQ(detour("explain --json -c '" + cfg + "' GET http://evil.example/login", out), 0);
+  EXPECT_NE(out.find("\"status\":421,\"location\":null"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"retry_after\":null,\"reason\":\"the Host is not in server.hosts"),
+            std::string::npos) << out;
 }
 
 TEST(Cli, TestRunsTheContractCasesAndReportsFailuresWithLines) {

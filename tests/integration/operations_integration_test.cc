@@ -357,6 +357,28 @@ TEST(Drain, AnUploadInFlightCompletesAndTheProcessExitsZero) {
   EXPECT_EQ(d.stop(10s), 0);  // already stopping: waits for the exit status
 }
 
+// Signals that keep coming while detour drains and exits change nothing: the exit status is
+// still 0 (libevent used to put back the default action as it tore its signal events down,
+// and a late SIGTERM then killed the process: 143).
+TEST(Drain, SignalsDuringTheDrainAndExitStillEndInStatusZero) {
+  FakeBackend backend("b1");
+  std::string cfg = replaceAll(configWith(backend.address(), "/a"), "timeouts: { drain: 10s }",
+                               "timeouts: { drain: 300ms, upstream_response: 30s }");
+  for (int round = 0; round < 3; ++round) {
+    DetourProcess d(cfg, {}, 10s, {"--no-watch"});
+    ASSERT_TRUE(d.ready());
+    RawClient c(d.port());
+    ASSERT_TRUE(c.send("GET /stall HTTP/1.1\r\nHost: h\r\n\r\n"));  // held until the timeout
+    ASSERT_TRUE(backend.waitForRequests(static_cast<size_t>(round) + 1, 5s));
+    int status = -1;
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (status == -1 && std::chrono::steady_clock::now() < deadline) {
+      status = d.stop(0ms);  // SIGTERMs back to back until it has exited
+    }
+    EXPECT_EQ(status, 0) << "round " << round << "\n" << d.stderrText();
+  }
+}
+
 // What is still open at timeouts.drain is closed and logged, and the exit status is 0.
 TEST(Drain, ARequestStillOpenAtTheDrainTimeoutIsClosedAndLogged) {
   FakeBackend backend("b1");
