@@ -9,6 +9,7 @@
 namespace detour {
 
 int runServerCommand(const CliOptions& opts) {
+  tuneAllocator();
   setupLogging("info");
   installLibeventBufferPool();
   ServerOptions so;

@@ -99,6 +99,11 @@ void installLibeventBufferPool() {
 #endif
 }
 
+void tuneAllocator() {
+  constexpr int kTrimThreshold = 4 << 20;
+  mallopt(M_TRIM_THRESHOLD, kTrimThreshold);
+}
+
 void* bufferPoolMallocForTest(size_t n) { return poolMalloc(n); }
 void bufferPoolFreeForTest(void* p) { poolFree(p); }
 
