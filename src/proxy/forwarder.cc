@@ -133,6 +133,8 @@ bool Forwarder::attach() {
     if (pending_) evbuffer_add_buffer(io.output(), pending_.get());
     replayable_ = false;
   }
+  // At the end of the iteration, never at once: a close of a reused connection reported by
+  // this iteration's poll is then seen with nothing sent (UpstreamConnection::closeMayBeUnseen).
   io.scheduleFlush();
   if (!reused_) {
     timer_mode_ = TimerMode::kConnect;

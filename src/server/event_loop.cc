@@ -36,6 +36,12 @@ EventLoop::EventLoop() : base_(newBase()) {
   flush_queue_ = std::make_unique<FlushQueue>(base_.get());
 }
 
+int64_t EventLoop::cachedTimeUs() const {
+  timeval tv{};
+  event_base_gettimeofday_cached(base_.get(), &tv);
+  return int64_t{tv.tv_sec} * 1000000 + tv.tv_usec;
+}
+
 EventLoop::~EventLoop() {
   for (Posted* p = posted_.exchange(nullptr); p != nullptr;) {  // never run
     Posted* next = p->next;
@@ -49,7 +55,15 @@ EventLoop::~EventLoop() {
   close(wake_fd_);
 }
 
-void EventLoop::run() { event_base_loop(base_.get(), 0); }
+// One poll and its callbacks per event_base_loop call (sometimes a few polls), so that
+// iteration() changes only across a poll.
+void EventLoop::run() {
+  for (;;) {
+    ++iteration_;
+    if (event_base_loop(base_.get(), EVLOOP_ONCE) != 0) return;  // no events left, or error
+    if (event_base_got_break(base_.get()) || event_base_got_exit(base_.get())) return;
+  }
+}
 
 void EventLoop::stop() {
   post([this] { event_base_loopbreak(base_.get()); });

@@ -5,6 +5,7 @@
 // given to post() from any thread run on the loop's thread.
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -43,6 +44,11 @@ class EventLoop {
   EventLoop& operator=(const EventLoop&) = delete;
 
   event_base* base() const { return base_.get(); }
+  // Counts run()'s turns: it changes only across a poll (one turn may span a few polls), so
+  // two callbacks that see different values have a poll between them. Loop thread only.
+  uint64_t iteration() const { return iteration_; }
+  // The loop's cached wall-clock time in µs (libevent's, on a coarse clock: a few ms).
+  int64_t cachedTimeUs() const;
   FlushQueue& flushQueue() { return *flush_queue_; }
 
   // Runs until stop() (or until no events remain). Loop thread only.
@@ -76,6 +82,7 @@ class EventLoop {
   std::atomic<bool> wake_pending_{false};
   std::vector<std::unique_ptr<Deletable>> to_delete_;
   std::unique_ptr<FlushQueue> flush_queue_;
+  uint64_t iteration_ = 0;
 };
 
 }  // namespace detour

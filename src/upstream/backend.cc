@@ -12,12 +12,30 @@ Backend::Backend(EventLoop& loop, std::string pool, std::string name, const Sock
 Backend::~Backend() = default;
 
 std::unique_ptr<UpstreamConnection> Backend::takeIdle(bool probe) {
+  uint64_t iteration = loop_.iteration();
+  int64_t now = loop_.cachedTimeUs();
   while (!idle_.empty()) {
-    std::unique_ptr<UpstreamConnection> c = std::move(idle_.back());
-    idle_.pop_back();
+    // The most recently used connection; with `probe`, the most recent one whose close cannot
+    // have gone unseen, when there is one. The list is in the order connections went idle, so
+    // the ones that went idle in this iteration (as other exchanges' responses ended, a
+    // dozen or more per iteration under load) are its tail.
+    size_t pick = idle_.size() - 1;
+    if (probe) {
+      for (size_t i = idle_.size(); i-- > 0;) {
+        if (idle_[i]->idleIteration() != iteration) {
+          if (!idle_[i]->closeMayBeUnseen(iteration, now)) pick = i;
+          break;
+        }
+      }
+    }
+    std::unique_ptr<UpstreamConnection> c = std::move(idle_[pick]);
+    idle_.erase(idle_.begin() + static_cast<ptrdiff_t>(pick));
     evtimer_del(c->idleTimer().get());
     c->io().setHandler(nullptr);
-    if (!probe || !c->looksClosed()) return c;
+    if (evbuffer_get_length(c->io().input()) == 0 &&
+        (!probe || !c->closeMayBeUnseen(iteration, now) || !c->looksClosed())) {
+      return c;
+    }
     loop_.deferredDelete(std::move(c));
   }
   return nullptr;
@@ -39,6 +57,7 @@ void Backend::release(std::unique_ptr<UpstreamConnection> conn, size_t max_idle,
   raw->io().setReadHighWater(0);
   raw->watchWhileIdle();
   raw->io().enableRead();
+  raw->markIdle(loop_.iteration(), loop_.cachedTimeUs());
   // One timer for the connection's life, armed each time it goes idle.
   if (!raw->idleTimer()) {
     raw->idleTimer().reset(evtimer_new(loop_.base(), &Backend::onIdleTimerCb, raw));

@@ -38,8 +38,30 @@ class UpstreamConnection final : public Deletable, private SocketIo::Handler {
   uint64_t uses() const { return uses_; }
   void countUse() { ++uses_; }
   // Without blocking: true when the backend has closed (or reset) an idle connection, or sent
-  // bytes nobody asked for. Used before reusing it.
+  // bytes nobody asked for (a MSG_PEEK recv). Used before reusing it.
   bool looksClosed() const;
+
+  // Idle since loop iteration `iteration`, at `time_us` (EventLoop::iteration(),
+  // cachedTimeUs()). Backend only.
+  void markIdle(uint64_t iteration, int64_t time_us) {
+    idle_iteration_ = iteration;
+    idle_since_us_ = time_us;
+  }
+  // Whether a close by the backend could be waiting unseen on this idle connection in
+  // iteration `now_iteration` at `now_us`, so that a request that cannot be sent twice must
+  // check it first (looksClosed). Not when it went idle in an earlier iteration less than
+  // kUnseenCloseAfterUs ago: a close that came before this iteration's poll is reported by it,
+  // and a request's bytes leave at the iteration's flush, after every callback of the poll, so
+  // the forwarder sees the close with nothing sent and moves the request to a fresh
+  // connection. But a close may sit unread behind the last response read in this iteration;
+  // and a backend's own keep-alive timeout closes connections idle for longer: those are
+  // checked.
+  bool closeMayBeUnseen(uint64_t now_iteration, int64_t now_us) const {
+    return idle_iteration_ == now_iteration || now_us - idle_since_us_ >= kUnseenCloseAfterUs ||
+           now_us < idle_since_us_;
+  }
+  static constexpr int64_t kUnseenCloseAfterUs = 1000000;
+  uint64_t idleIteration() const { return idle_iteration_; }
 
   // Idle-list bookkeeping (Backend only).
   EventPtr& idleTimer() { return idle_timer_; }
@@ -57,6 +79,8 @@ class UpstreamConnection final : public Deletable, private SocketIo::Handler {
   std::unique_ptr<Http1Parser> parser_;
   EventPtr idle_timer_;
   uint64_t uses_ = 0;
+  uint64_t idle_iteration_ = 0;
+  int64_t idle_since_us_ = 0;
 };
 
 }  // namespace detour

@@ -4,12 +4,13 @@
 # instructions only while a second wrk run lasts, and prints the top functions per request.
 #
 #   tests/bench/callgrind.sh [--server detour|nginx] [--detour BIN] [--path /old|/item] [--seconds N]
-#                            [--rules N]
+#                            [--rules N] [--post]
 #
 # /old is scenario (a), a 307 answered by the server; /item is (b), a GET proxied to the
-# benchmark backend. --rules N puts scenario (f)'s table of N rules (gen_rules.py: the last one
+# benchmark backend; --post sends (c)'s POST with a 1 KiB body instead of a GET. --rules N puts scenario (f)'s table of N rules (gen_rules.py: the last one
 # answers /old) in front of detour's forward rule. Build detour with symbols for readable names:
 #   BUILD_TARGETS=detour ./scripts/build.sh build-prof -DDETOUR_BUILD_TESTS=OFF -DCMAKE_CXX_FLAGS=-g
+# CALLGRIND_KEEP=FILE keeps callgrind's output (for callgrind_annotate --tree=caller FILE).
 # Needs valgrind, wrk, gcc and (for --server nginx) nginx from Debian. Every process it starts
 # is stopped by pid when it ends; the ports are picked free on 127.0.0.1.
 set -euo pipefail
@@ -20,6 +21,7 @@ detour="$root/build-prof/detour"
 path=/old
 seconds=5
 rules=0
+post=0
 while (($#)); do
   case "$1" in
     --server) server="$2"; shift 2 ;;
@@ -27,7 +29,8 @@ while (($#)); do
     --path) path="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
     --rules) rules="$2"; shift 2 ;;
-    *) echo "usage: $0 [--server detour|nginx] [--detour BIN] [--path P] [--seconds N] [--rules N]" >&2
+    --post) post=1; shift ;;
+    *) echo "usage: $0 [--server detour|nginx] [--detour BIN] [--path P] [--seconds N] [--rules N] [--post]" >&2
        exit 2 ;;
   esac
 done
@@ -118,13 +121,19 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 url="http://127.0.0.1:$port$path"
-wrk -t1 -c16 -d2s "$url" >/dev/null
+script=()
+if ((post)); then
+  printf 'wrk.method = "POST"\nwrk.body = string.rep("x", 1024)\n' >"$tmp/post.lua"
+  script=(-s "$tmp/post.lua")
+fi
+wrk -t1 -c16 -d2s "${script[@]}" "$url" >/dev/null
 callgrind_control -i on "$server_pid" >/dev/null 2>&1
-requests="$(wrk -t1 -c16 -d"${seconds}s" "$url" | awk '/requests in/ {print $1}')"
+requests="$(wrk -t1 -c16 -d"${seconds}s" "${script[@]}" "$url" | awk '/requests in/ {print $1}')"
 callgrind_control -i off "$server_pid" >/dev/null 2>&1
 if [[ "$server" == nginx ]]; then kill -QUIT "$server_pid"; else kill -INT "$server_pid"; fi
 wait "$server_pid" 2>/dev/null || true
-echo "$server $path: $requests requests counted"
+[[ -n "${CALLGRIND_KEEP:-}" ]] && cp "$out" "$CALLGRIND_KEEP"
+echo "$server $path$( ((post)) && echo " POST"): $requests requests counted"
 callgrind_annotate --show-percs=no --threshold=99 "$out" 2>/dev/null |
   awk -v n="$requests" '/^ *[0-9,]+ +[^ ]/ {
       c = $1; gsub(",", "", c); $1 = ""; fn = $0; sub(/ \[.*$/, "", fn)

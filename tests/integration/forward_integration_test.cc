@@ -811,6 +811,99 @@ TEST(ForwardIdleConnections, AnIdleConnectionTheBackendClosedIsNotUsed) {
   EXPECT_EQ(b.requestCount(), 20u);
 }
 
+// Waits until every thread of `pid` is stopped (state T in /proc/PID/task/*/stat): a SIGSTOP
+// has taken effect on the workers too, not only on the main thread.
+bool waitStopped(pid_t pid) {
+  auto allStopped = [&] {
+    std::string dir = "/proc/" + std::to_string(pid) + "/task";
+    DIR* d = opendir(dir.c_str());
+    if (d == nullptr) return false;
+    bool all = true;
+    int tasks = 0;
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      ++tasks;
+      std::ifstream f(dir + "/" + e->d_name + "/stat");
+      std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      size_t paren = stat.rfind(')');
+      if (paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'T') all = false;
+    }
+    closedir(d);
+    return all && tasks > 0;
+  };
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (allStopped()) return true;
+    std::this_thread::sleep_for(1ms);
+  }
+  return false;
+}
+
+// A POST goes out on a kept-alive connection without a MSG_PEEK check when the connection went
+// idle in an earlier loop iteration: a close that came before the request is reported by the
+// same poll, and the request's bytes leave only at the iteration's flush, after that close was
+// seen, so the request moves whole to a fresh connection. Pinned by freezing detour (SIGSTOP)
+// while the request arrives and, after it, the backend closes the idle connection: one poll
+// then reports the request first and the close second.
+TEST(ForwardIdleConnections, ACloseReportedInTheSamePollAsAPostMovesItToAFreshConnection) {
+  FakeBackend b("b1");
+  DetourProcess d(poolConfig("\"" + b.address() + "\""));
+  ASSERT_TRUE(d.ready());
+  RawClient c(d.port());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(c.send("GET /echo HTTP/1.1\r\nHost: h\r\n\r\n"));
+    ASSERT_EQ(parseResponses(c.readResponses(1)).size(), 1u) << i;  // the connection is idle now
+    d.signal(SIGSTOP);
+    ASSERT_TRUE(waitStopped(d.pid())) << i;
+    ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"));
+    b.closeConnections();
+    bool closed = waitForNoBackendConnections(b);
+    d.signal(SIGCONT);
+    ASSERT_TRUE(closed) << i;
+    auto rs = parseResponses(c.readResponses(1));
+    ASSERT_EQ(rs.size(), 1u) << i;
+    EXPECT_EQ(rs[0].status, 200) << i;  // a 502 if the POST went out on the closed connection
+    EXPECT_EQ(rs[0].body, "abc") << i;
+  }
+  EXPECT_EQ(b.requestCount(), 10u);
+  EXPECT_EQ(d.stop(), 0);
+}
+
+// A connection that went idle in this very iteration may have the backend's close right behind
+// the response just read: before a POST goes out on it, it is checked (MSG_PEEK). Pinned by
+// freezing detour while the backend answers a GET and closes, and a second client's POST
+// arrives: one poll reports both, the response first.
+TEST(ForwardIdleConnections, AConnectionIdleSinceThisIterationIsCheckedBeforeAPost) {
+  FakeBackend b("b1");
+  DetourProcess d(poolConfig("\"" + b.address() + "\""));
+  ASSERT_TRUE(d.ready());
+  for (int i = 0; i < 3; ++i) {
+    RawClient first(d.port());
+    RawClient second(d.port());
+    // Accepted and read from before the freeze (a redirect: no upstream connection of its own).
+    ASSERT_TRUE(second.send("GET /a HTTP/1.1\r\nHost: h\r\n\r\n"));
+    ASSERT_EQ(parseResponses(second.readResponses(1)).size(), 1u) << i;
+    size_t before = b.requestCount();
+    ASSERT_TRUE(first.send("GET /close-after?ms=300 HTTP/1.1\r\nHost: h\r\n\r\n"));
+    ASSERT_TRUE(b.waitForRequests(before + 1, 5s)) << i;
+    d.signal(SIGSTOP);
+    ASSERT_TRUE(waitStopped(d.pid())) << i;
+    bool closed = waitForNoBackendConnections(b);  // answered, then closed
+    ASSERT_TRUE(second.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"));
+    d.signal(SIGCONT);
+    ASSERT_TRUE(closed) << i;
+    auto r1 = parseResponses(first.readResponses(1));
+    ASSERT_EQ(r1.size(), 1u) << i;
+    EXPECT_EQ(r1[0].status, 200) << i;
+    auto r2 = parseResponses(second.readResponses(1));
+    ASSERT_EQ(r2.size(), 1u) << i;
+    EXPECT_EQ(r2[0].status, 200) << i;  // a 502 if the POST went out on the closed connection
+    EXPECT_EQ(r2[0].body, "abc") << i;
+  }
+  EXPECT_EQ(b.requestCount(), 6u);
+  EXPECT_EQ(d.stop(), 0);
+}
+
 // The backend resets a reused connection as the next request arrives (its keep-alive timeout
 // firing as the request leaves). An idempotent request is sent again, once, on a fresh
 // connection: the client sees a 200 and the backend got it once, whole.

@@ -172,6 +172,11 @@ void FakeBackend::stop() {
   for (int fd : conn_fds_) shutdown(fd, SHUT_RDWR);
 }
 
+void FakeBackend::closeConnections() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (int fd : conn_fds_) shutdown(fd, SHUT_RDWR);
+}
+
 void FakeBackend::acceptLoop() {
   while (!stopping_) {
     pollfd p{listen_fd_, POLLIN, 0};
@@ -366,6 +371,9 @@ void FakeBackend::serve(int fd, int conn_id) {
     } else if (startsWith(t, "/close-after")) {
       // A keep-alive answer, then the backend closes the idle connection anyway (as backends
       // with a short keep-alive timeout do).
+      auto until = std::chrono::steady_clock::now() +
+                   std::chrono::milliseconds(atoi(queryValue(t, "ms").c_str()));
+      while (!stopping_ && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(5ms);
       sendAll(fd, "HTTP/1.1 200 OK\r\n" + tag + "Content-Length: 2\r\n\r\nok");
       break;
     } else if (startsWith(t, "/healthz")) {

@@ -24,7 +24,7 @@
 //   /continue         sends 100 Continue before reading the body (also done for any request
 //                     with Expect: 100-continue)
 //   /ws               answers 101 Switching Protocols, then echoes bytes both ways
-//   /close-after      200 "ok" (keep-alive), then closes the connection
+//   /close-after      200 "ok" (keep-alive), then closes the connection (?ms=M: after M ms)
 //   /close-on-next    200 "ok" (keep-alive), then closes (a reset) when the next request
 //                     arrives, without reading it
 //   /trickle          200 with a 200-byte body sent one byte every 10 ms
@@ -87,6 +87,9 @@ class FakeBackend {
   bool waitForRequests(size_t n, std::chrono::milliseconds timeout) const;
   // Stops accepting and closes every connection (a backend going down). Idempotent.
   void stop();
+  // Closes every open connection (FIN both ways) and goes on accepting: what a backend's
+  // keep-alive timeout does to idle connections.
+  void closeConnections();
   void clear();
 
  private:
