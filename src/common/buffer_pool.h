@@ -30,7 +30,9 @@ void installLibeventBufferPool();
 // back in: under 64 connections of proxied GETs that was 0.06 madvise and 0.2 page faults per
 // request, a quarter more CPU per request, and the spread between benchmark runs. With the
 // threshold at 4 MiB, memory freed at the top stays mapped up to that much per heap; larger
-// frees (a replaced config snapshot) are still returned. Call once at start, before threads.
+// frees (a replaced config snapshot) are still returned. The mmap threshold goes to 1 MiB
+// with it (glibc stops adapting both once one is set): the 128 KiB chains of a streamed body
+// come from the heap, not from an mmap each. Call once at start, before threads.
 void tuneAllocator();
 
 // Frees the calling thread's cached blocks; afterwards that thread's frees bypass the cache.

@@ -1,16 +1,35 @@
 #include "http/forwarding_headers.h"
 
+#include <cstring>
+
 #include "common/string_util.h"
 #include "http/codes.h"
 
 namespace detour {
 namespace {
 
+// One capacity check and four copies (the head's string is reserved up front).
 void appendLine(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name);
-  out.append(": ");
-  out.append(value);
-  out.append("\r\n");
+  size_t at = out.size();
+  out.resize(at + name.size() + value.size() + 4);
+  char* p = out.data() + at;
+  memcpy(p, name.data(), name.size());
+  p += name.size();
+  p[0] = ':';
+  p[1] = ' ';
+  p += 2;
+  memcpy(p, value.data(), value.size());
+  p += value.size();
+  p[0] = '\r';
+  p[1] = '\n';
+}
+
+// Whether the head has a Connection field at all: most fields then need no look at its list.
+bool hasConnectionField(const MessageHead& m) {
+  for (const auto& h : m.headers) {
+    if (equalsIgnoreCase(h.name, "connection")) return true;
+  }
+  return false;
 }
 
 bool setByConfig(std::string_view name, const UpstreamRequestContext& ctx) {
@@ -88,8 +107,12 @@ void appendUpstreamRequestHead(std::string& out, const MessageHead& req,
   std::string_view xfp, xfh;
   bool has_host = false;
   bool has_request_id = false;
+  const bool connection_field = hasConnectionField(req);
   for (const auto& h : req.headers) {
-    if (isHopByHop(h.name) || (req.connectionHas(h.name) && !isEndToEndEssential(h.name))) continue;
+    if (isHopByHop(h.name) ||
+        (connection_field && req.connectionHas(h.name) && !isEndToEndEssential(h.name))) {
+      continue;
+    }
     if (setByConfig(h.name, ctx)) continue;
     // detour generated the request id (none, or an empty one, came): the client's field goes.
     if (!ctx.request_id.empty() && equalsIgnoreCase(h.name, "x-request-id")) continue;
@@ -139,7 +162,14 @@ void appendUpstreamRequestHead(std::string& out, const MessageHead& req,
 void appendDownstreamResponseHead(std::string& out, const MessageHead& resp,
                                   const DownstreamResponseOptions& opts) {
   out.append("HTTP/1.1 ");
-  out.append(std::to_string(resp.status));
+  if (resp.status >= 100 && resp.status <= 999) {
+    char code[3] = {static_cast<char>('0' + resp.status / 100),
+                    static_cast<char>('0' + resp.status / 10 % 10),
+                    static_cast<char>('0' + resp.status % 10)};
+    out.append(code, 3);
+  } else {
+    out.append(std::to_string(resp.status));
+  }
   out.push_back(' ');
   if (resp.reason.empty()) {
     out.append(statusReason(resp.status));
@@ -147,12 +177,16 @@ void appendDownstreamResponseHead(std::string& out, const MessageHead& resp,
     out.append(resp.reason);
   }
   out.append("\r\n");
+  const bool connection_field = hasConnectionField(resp);
   for (const auto& h : resp.headers) {
     if (opts.upgrade && equalsIgnoreCase(h.name, "upgrade")) {
       appendLine(out, h.name, h.value);
       continue;
     }
-    if (isHopByHop(h.name) || (resp.connectionHas(h.name) && !isEndToEndEssential(h.name))) continue;
+    if (isHopByHop(h.name) ||
+        (connection_field && resp.connectionHas(h.name) && !isEndToEndEssential(h.name))) {
+      continue;
+    }
     if (opts.drop_chunked && equalsIgnoreCase(h.name, "transfer-encoding")) continue;
     if (opts.drop_framing && (equalsIgnoreCase(h.name, "content-length") ||
                               equalsIgnoreCase(h.name, "transfer-encoding"))) {
