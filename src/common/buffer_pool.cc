@@ -101,7 +101,7 @@ void installLibeventBufferPool() {
 
 void tuneAllocator() {
   // Setting one threshold turns off glibc's adaptive ones, so both are set: without the mmap
-  // threshold every 128 KiB chain of a streamed body would be an mmap, a munmap and 32 page
+  // threshold every 128 KiB chain of a streamed body would be an mmap, a munmap and 33 page
   // faults.
   constexpr int kTrimThreshold = 4 << 20;
   constexpr int kMmapThreshold = 1 << 20;

@@ -33,11 +33,11 @@ class Backend {
   BackendCell* cell() const { return cell_; }
   const SocketAddress& address() const { return addr_; }
 
-  // An idle connection, or null. Connections whose idle watch is queued in this iteration
-  // (the backend sent a close or bytes) are dropped on the way. With `probe`, one whose close
-  // could have gone unseen (UpstreamConnection::closeMayBeUnseen) is checked with a MSG_PEEK
-  // recv first. Without it, the caller must be able to send its request again if the
-  // connection turns out closed.
+  // An idle connection, or null. Connections holding unread bytes are dropped on the way. With
+  // `probe` (a request that cannot be sent twice), the most recent one whose close cannot have
+  // gone unseen is preferred, and one whose close could have (UpstreamConnection::
+  // closeMayBeUnseen) is checked with a MSG_PEEK recv first. Without it, the caller must be
+  // able to send its request again if the connection turns out closed.
   std::unique_ptr<UpstreamConnection> takeIdle(bool probe);
   // A new connection (connect in progress), or null when no socket could be made.
   std::unique_ptr<UpstreamConnection> connectNew();
