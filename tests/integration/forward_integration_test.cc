@@ -21,6 +21,7 @@
 #include "support/detour_process.h"
 #include "support/fake_backend.h"
 #include "support/raw_client.h"
+#include "support/wait.h"
 
 namespace detour::test {
 namespace {
@@ -806,12 +807,7 @@ TEST(ForwardAcrossReload, AnUploadInFlightSurvivesAReloadThatShrinksTheTable) {
 }
 
 bool waitForNoBackendConnections(const FakeBackend& b) {
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (b.openConnections() == 0) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return false;
+  return waitUntil([&] { return b.openConnections() == 0; }, 5s);
 }
 
 // The backend closes every connection right after answering (without saying so). Once it has
@@ -851,12 +847,7 @@ bool waitStopped(pid_t pid) {
     closedir(d);
     return all && tasks > 0;
   };
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (allStopped()) return true;
-    std::this_thread::sleep_for(1ms);
-  }
-  return false;
+  return waitUntil(allStopped, 5s);
 }
 
 // A POST goes out on a kept-alive connection without a MSG_PEEK check when the connection went

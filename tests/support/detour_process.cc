@@ -1,4 +1,5 @@
 #include "support/detour_process.h"
+#include "support/wait.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -22,17 +23,6 @@ std::string readFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-// Polls `pred` every few milliseconds until it holds or the deadline passes.
-template <typename Pred>
-bool waitUntil(Pred pred, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return pred();
 }
 
 }  // namespace
