@@ -10,12 +10,17 @@
 namespace detour {
 namespace {
 
+// libevent allocates a chain as its header (48 bytes on 64-bit) plus the space asked for,
+// rounded up to a power of two: asking for exactly 16 KiB would cost a 32 KiB block. The read
+// sizes leave room for the header, so each read's chain is one block of the size named, and
+// the thread's buffer pool (common/buffer_pool.cc) serves it.
+constexpr size_t kChainHeader = 64;
 // One recv() takes up to this much once reads keep filling their space: large enough that a
 // streamed body costs few syscalls, small enough that a slow consumer's input stays near its
 // watermark. Exchanges of small messages read at most kMinRead at a time: a 64 KiB chain
 // allocated and freed per request made glibc trim its heap (a madvise) every few requests.
-constexpr size_t kReadChunk = 64 * 1024;
-constexpr size_t kMinRead = 16 * 1024;
+constexpr size_t kReadChunk = 64 * 1024 - kChainHeader;
+constexpr size_t kMinRead = 16 * 1024 - kChainHeader;
 
 timeval toTimeval(std::chrono::milliseconds d) {
   return timeval{static_cast<time_t>(d.count() / 1000),
@@ -68,16 +73,29 @@ void SocketIo::resumeReadIfDrained() {
   }
 }
 
+// A pending event keeps its timer through an event_add() without one: taking a timeout away
+// needs event_remove_timer(), or an idle upstream connection would still be closed when the
+// response timeout of its last exchange ran out.
 void SocketIo::setTimeouts(std::chrono::milliseconds read, std::chrono::milliseconds write) {
+  bool had_read = read_timeout_.count() > 0;
+  bool had_write = write_timeout_.count() > 0;
   read_timeout_ = read;
   write_timeout_ = write;
   if (read_added_) {
-    read_added_ = false;  // re-added below with the new timeout
-    updateReadEvent();
+    if (read.count() > 0) {
+      timeval tv = toTimeval(read);
+      event_add(&read_ev_, &tv);  // restarts the timer
+    } else if (had_read) {
+      event_remove_timer(&read_ev_);
+    }
   }
   if (write_armed_) {
-    write_armed_ = false;
-    armWrite();
+    if (write.count() > 0) {
+      timeval tv = toTimeval(write);
+      event_add(write_ev_.get(), &tv);
+    } else if (had_write) {
+      event_remove_timer(write_ev_.get());
+    }
   }
 }
 

@@ -827,6 +827,27 @@ TEST(ForwardIdleConnections, AnIdleConnectionTheBackendClosedIsNotUsed) {
   EXPECT_EQ(b.requestCount(), 20u);
 }
 
+// A kept-alive connection waits for the next request for timeouts.idle, however short
+// upstream_response is: the response timeout of its last exchange does not follow it into
+// the idle list (it used to, and closed it after upstream_response).
+TEST(ForwardIdleConnections, AnIdleConnectionOutlivesTheResponseTimeoutOfItsLastExchange) {
+  FakeBackend b("b1");
+  std::string config = poolConfig("\"" + b.address() + "\"");
+  size_t at = config.find("upstream_response: 5s");
+  ASSERT_NE(at, std::string::npos);
+  config.replace(at, std::string("upstream_response: 5s").size(), "upstream_response: 300ms");
+  DetourProcess d(config);
+  ASSERT_TRUE(d.ready());
+  EXPECT_EQ(httpCall(d.port(), "GET", "/echo").status, 200);
+  ASSERT_EQ(b.connections(), 1);
+  // The window that proves nothing happens: four response timeouts.
+  std::this_thread::sleep_for(1200ms);
+  EXPECT_EQ(b.openConnections(), 1u);
+  EXPECT_EQ(httpCall(d.port(), "GET", "/echo").status, 200);
+  EXPECT_EQ(b.connections(), 1);  // the same connection served both
+  EXPECT_EQ(d.stop(), 0);
+}
+
 // Waits until every thread of `pid` is stopped (state T in /proc/PID/task/*/stat): a SIGSTOP
 // has taken effect on the workers too, not only on the main thread.
 bool waitStopped(pid_t pid) {
