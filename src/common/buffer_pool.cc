@@ -21,7 +21,13 @@ namespace {
 constexpr int kMinShift = 10;  // 1 KiB: libevent's smallest chain
 constexpr int kMaxShift = 16;  // 64 KiB: the largest read or write chunk detour asks for
 constexpr int kClasses = kMaxShift - kMinShift + 1;
-constexpr size_t kBytesPerClass = 256 * 1024;
+// Each class keeps up to kBlocksPerClass blocks and no more than kBytesPerClass: under load one
+// loop iteration frees a chain or two per exchange it served (a read's chain moved on to the
+// other side, the answer's), several dozen at 64 connections; a smaller cache sent one
+// 16 KiB chain in four back to malloc. At most about 4 MiB per thread, most of it pages
+// never touched (a small exchange writes the first kilobyte or two of a 16 KiB read chain).
+constexpr uint16_t kBlocksPerClass = 64;
+constexpr size_t kBytesPerClass = 1024 * 1024;
 // glibc's usable size exceeds the request by at most one chunk header plus alignment.
 constexpr size_t kSlack = 64;
 
@@ -39,7 +45,8 @@ struct ThreadCache {
 thread_local ThreadCache t_cache{};
 
 constexpr uint16_t capacity(int cls) {
-  return static_cast<uint16_t>(kBytesPerClass >> (cls + kMinShift));
+  size_t by_bytes = kBytesPerClass >> (cls + kMinShift);
+  return static_cast<uint16_t>(by_bytes < kBlocksPerClass ? by_bytes : kBlocksPerClass);
 }
 
 // The class of an allocation request: exact powers of two only (what libevent asks for).

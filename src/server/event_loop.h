@@ -81,6 +81,7 @@ class EventLoop {
   std::atomic<Posted*> posted_{nullptr};  // newest first (a Treiber stack; taken whole)
   std::atomic<bool> wake_pending_{false};
   std::vector<std::unique_ptr<Deletable>> to_delete_;
+  std::vector<std::unique_ptr<Deletable>> deleting_;  // the batch being destroyed
   std::unique_ptr<FlushQueue> flush_queue_;
   uint64_t iteration_ = 0;
 };

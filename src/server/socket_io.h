@@ -123,7 +123,7 @@ class SocketIo {
   size_t read_high_water_ = 0;
   // How much the next recv() may take: small for request/response exchanges, growing while
   // reads fill it (a streamed body), so that small exchanges never allocate large chains.
-  uint32_t read_size_ = 16 * 1024;
+  uint32_t read_size_ = 16 * 1024 - 64;  // kMinRead (socket_io.cc)
   size_t write_low_water_ = 0;
   std::chrono::milliseconds read_timeout_{0};
   std::chrono::milliseconds write_timeout_{0};

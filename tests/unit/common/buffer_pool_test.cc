@@ -61,14 +61,28 @@ TEST(BufferPool, OtherSizesAreNotCached) {
 
 TEST(BufferPool, TheCacheIsBoundedPerClass) {
   onFreshThread([] {
-    // 256 KiB of 64 KiB blocks are kept: the fifth freed block goes back to malloc.
+    // 1 MiB of 64 KiB blocks are kept: the 17th freed block goes back to malloc.
     std::vector<void*> blocks;
-    for (int i = 0; i < 5; ++i) blocks.push_back(bufferPoolMallocForTest(65536));
+    for (int i = 0; i < 17; ++i) blocks.push_back(bufferPoolMallocForTest(65536));
     EXPECT_EQ(bufferPoolCachedBytesForTest(), 0u);
     for (void* b : blocks) bufferPoolFreeForTest(b);
-    EXPECT_EQ(bufferPoolCachedBytesForTest(), 4u * 65536);
+    EXPECT_EQ(bufferPoolCachedBytesForTest(), 16u * 65536);
     for (int i = 0; i < 3; ++i) bufferPoolFreeForTest(bufferPoolMallocForTest(1000));
-    EXPECT_EQ(bufferPoolCachedBytesForTest(), 4u * 65536);  // 1000 bytes: not a class size
+    EXPECT_EQ(bufferPoolCachedBytesForTest(), 16u * 65536);  // 1000 bytes: not a class size
+  });
+}
+
+TEST(BufferPool, SmallClassesKeepSixtyFourBlocks) {
+  onFreshThread([] {
+    // What one busy loop iteration frees at 64 connections: a 16 KiB read chain per exchange.
+    std::vector<void*> blocks;
+    for (int i = 0; i < 65; ++i) blocks.push_back(bufferPoolMallocForTest(16384));
+    for (void* b : blocks) bufferPoolFreeForTest(b);
+    EXPECT_EQ(bufferPoolCachedBytesForTest(), 64u * 16384);
+    // ... and all of them come back from the cache.
+    for (auto& b : blocks) b = bufferPoolMallocForTest(16384);
+    EXPECT_EQ(bufferPoolCachedBytesForTest(), 0u);
+    for (void* b : blocks) bufferPoolFreeForTest(b);
   });
 }
 
