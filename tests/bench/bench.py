@@ -162,6 +162,15 @@ def cpu_ticks(pids):
     return total
 
 
+def user_ticks(pids):
+    """utime alone (clock ticks) summed over pids: the part of cpu_ticks spent in user space."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            total += int(f.read().rsplit(")", 1)[1].split()[11])
+    return total
+
+
 def sched_ns(pids):
     """On-CPU time in ns from /proc/PID/task/*/schedstat (live threads only): a cross-check of the
     tick-based utime+stime."""
@@ -704,10 +713,10 @@ class Bench:
                         run_wrk(self.tools, server.port, path, script, self.a.warmup,
                                 self.a.connections, threads, load_cpus)
                     pids = server.pids()
-                    c0, s0 = cpu_ticks(pids), sched_ns(pids)
+                    c0, u0, s0 = cpu_ticks(pids), user_ticks(pids), sched_ns(pids)
                     w = run_wrk(self.tools, server.port, path, script, self.a.duration,
                                 self.a.connections, threads, load_cpus)
-                    c1, s1 = cpu_ticks(pids), sched_ns(pids)
+                    c1, u1, s1 = cpu_ticks(pids), user_ticks(pids), sched_ns(pids)
                     req = w["requests"]
                     # a timeout is a latency figure (over wrk's 2 s), not a wrong answer
                     errs = sum(v for k, v in w["errors"].items() if k != "timeout")
@@ -717,6 +726,7 @@ class Bench:
                         "p50_us": w["p50_us"], "p99_us": w["p99_us"],
                         "cpu_s": (c1 - c0) / CLK_TCK,
                         "cpu_us_per_req": (c1 - c0) / CLK_TCK * 1e6 / req if req else None,
+                        "user_us_per_req": (u1 - u0) / CLK_TCK * 1e6 / req if req else None,
                         "sched_us_per_req": (s1 - s0) / 1e3 / req if req else None,
                         "errors": w["errors"], "hwm_kib": server.hwm_kib(),
                     }
@@ -966,6 +976,7 @@ class Bench:
             row("", "p50 latency µs", key, "p50_us", "us")
             row("", "p99 latency µs", key, "p99_us", "us")
             row("", "**CPU µs/req**", key, "cpu_us_per_req", "cpu")
+            row("", "of which user space", key, "user_us_per_req", "cpu")
             row("", "syscalls/req", key, None, "sys", sysvals={s: self.sysc(key, s, 1) for s in SYSTEMS})
             row("", "peak RSS MiB", key, None, "mib",
                 values=lambda s: [x / 1024 for x in self.runs(key, s, "hwm_kib") if x])

@@ -4,9 +4,10 @@
 #   tests/bench/run.sh [--quick] [--scenarios a,b,...] [--out FILE] [--detour BINARY] [bench.py options]
 #
 # Installs what it needs from Debian's packages (nginx, haproxy, wrk, perf, strace, gcc, python3)
-# when missing, builds detour in Release (build-bench/, unless --detour names a binary), raises
-# the open-files limit, then runs tests/bench/bench.py, which starts every process itself on
-# 127.0.0.1 ports chosen at run time and stops exactly those on exit. Prints the table and
+# and detour's build dependencies (scripts/install-deps.sh) when missing, builds detour in
+# Release (build-bench/, unless --detour names a binary), raises the open-files limit, then
+# runs tests/bench/bench.py, which starts every process itself on 127.0.0.1 ports chosen at run
+# time and stops exactly those on exit. Prints the table and
 # writes it to FILE (default tests/bench/results/latest.md; raw numbers in the .json beside it).
 #
 #   --quick            each scenario ~2 s, once (the CI smoke)
@@ -36,7 +37,7 @@ while (($#)); do
     --detour) detour="$2"; shift 2 ;;
     --detour=*) detour="${1#*=}"; shift ;;
     --no-install) install=0; shift ;;
-    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --quick) pass+=("$1"); shift ;;
     --*=*) pass+=("$1"); shift ;;
     --*) pass+=("$1" "${2:?$1 needs a value}"); shift 2 ;;
@@ -79,6 +80,9 @@ fi
 
 # 2. detour, in Release
 if [[ -z "$detour" ]]; then
+  # detour's own build dependencies, as the README's commands install them (a fresh machine
+  # has none of them).
+  if ((install)); then (cd "$root" && ./scripts/install-deps.sh) >&2; fi
   echo "run.sh: building detour (Release) in build-bench/" >&2
   (cd "$root" && ./scripts/build.sh build-bench -DDETOUR_BUILD_TESTS=OFF) >&2
   detour="$root/build-bench/detour"
