@@ -22,13 +22,6 @@ namespace {
 constexpr size_t kOutputHighWater = 256 * 1024;
 constexpr std::chrono::seconds kLingerTime{5};
 
-timeval toTimeval(std::chrono::milliseconds d) {
-  timeval tv;
-  tv.tv_sec = static_cast<time_t>(d.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((d.count() % 1000) * 1000);
-  return tv;
-}
-
 std::string_view protocolName(const MessageHead& h) {
   if (h.version_major == 1 && h.version_minor == 0) return "HTTP/1.0";
   if (h.version_major == 1 && h.version_minor == 1) return "HTTP/1.1";
@@ -40,11 +33,13 @@ std::string_view protocolName(const MessageHead& h) {
 DownstreamConnection::DownstreamConnection(Worker& worker, uint64_t id, evutil_socket_t fd,
                                            const SocketAddress& peer,
                                            std::shared_ptr<const ListenerInfo> listener)
-    : worker_(worker), id_(id), listener_(std::move(listener)) {
+    : worker_(worker),
+      id_(id),
+      timer_(worker.loop().base(), &DownstreamConnection::onTimerCb, this),
+      listener_(std::move(listener)) {
   std::memcpy(&peer_, &peer.storage, std::min<size_t>(peer.length, sizeof peer_));
   io_ = std::make_unique<SocketIo>(worker.loop(), fd, static_cast<SocketIo::Handler*>(this));
   io_->disableRead();  // until start()
-  timer_.reset(evtimer_new(worker.loop().base(), &DownstreamConnection::onTimerCb, this));
   std::string addr = peer.toString();
   size_t colon = addr.rfind(':');
   peer_ip_ = addr.substr(0, colon);
@@ -111,7 +106,7 @@ void DownstreamConnection::onSocketReadable() { onRead(); }
 void DownstreamConnection::onSocketDrained() { onWrite(); }
 void DownstreamConnection::onSocketEof() { onEof(); }
 void DownstreamConnection::onSocketError(int, bool) { closeNow(); }
-void DownstreamConnection::onTimerCb(evutil_socket_t, short, void* ctx) {
+void DownstreamConnection::onTimerCb(void* ctx) {
   static_cast<DownstreamConnection*>(ctx)->onTimer();
 }
 
@@ -296,7 +291,7 @@ void DownstreamConnection::onMessageComplete() {
   if (forwarder_) {
     forwarder_->requestComplete();
     phase_ = Phase::kAwaitResponse;
-    evtimer_del(timer_.get());  // the forwarder's timeouts govern now
+    timer_.cancel();  // the forwarder's timeouts govern now
     timer_mode_ = TimerMode::kNone;
     return;
   }
@@ -744,15 +739,13 @@ void DownstreamConnection::updateTimer() {
 void DownstreamConnection::armTimer(TimerMode mode) {
   timer_mode_ = mode;
   const TimeoutsConfig& t = worker_.snapshot().config().server.timeouts;
-  timeval tv{};
   switch (mode) {
-    case TimerMode::kIdle: tv = toTimeval(t.idle); break;
-    case TimerMode::kHeader: tv = toTimeval(t.header); break;
-    case TimerMode::kBody: tv = toTimeval(t.idle); break;
-    case TimerMode::kLinger: tv = toTimeval(std::min<std::chrono::milliseconds>(t.idle, kLingerTime)); break;
-    case TimerMode::kNone: evtimer_del(timer_.get()); return;
+    case TimerMode::kIdle: timer_.arm(t.idle); return;
+    case TimerMode::kHeader: timer_.arm(t.header); return;
+    case TimerMode::kBody: timer_.arm(t.idle); return;
+    case TimerMode::kLinger: timer_.arm(std::min<std::chrono::milliseconds>(t.idle, kLingerTime)); return;
+    case TimerMode::kNone: timer_.cancel(); return;
   }
-  evtimer_add(timer_.get(), &tv);
 }
 
 void DownstreamConnection::closeWhenIdle() {
@@ -772,7 +765,7 @@ void DownstreamConnection::closeNow() {
   }
   phase_ = Phase::kClosed;
   dropForwarder();  // its upstream connection closes with it: never a half-sent request reused
-  evtimer_del(timer_.get());
+  timer_.cancel();
   io_->detach();
   worker_.connectionClosed(this);
 }

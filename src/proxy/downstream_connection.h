@@ -27,6 +27,7 @@
 #include "http/parser.h"
 #include "proxy/forwarder.h"
 #include "routing/rule_table.h"
+#include "server/deadline_timer.h"
 #include "server/event_loop.h"
 #include "server/listener.h"
 #include "server/socket_io.h"
@@ -84,7 +85,7 @@ class DownstreamConnection final : public Deletable,
   void onSocketError(int err, bool timeout) override;
 
   // libevent trampoline (style P5).
-  static void onTimerCb(evutil_socket_t fd, short what, void* ctx);
+  static void onTimerCb(void* ctx);
 
   void onRead();
   void onWrite();
@@ -120,7 +121,7 @@ class DownstreamConnection final : public Deletable,
   Worker& worker_;
   uint64_t id_;
   std::unique_ptr<SocketIo> io_;
-  EventPtr timer_;
+  DeadlineTimer timer_;  // idle, header, body and linger timeouts (timer_mode_ says which)
   // The peer, compactly (IPv4 or IPv6; no Unix sockets downstream).
   sockaddr_in6 peer_{};
   std::string peer_ip_;

@@ -73,22 +73,24 @@ void SocketIo::resumeReadIfDrained() {
   }
 }
 
-// A pending event keeps its timer through an event_add() without one: taking a timeout away
-// needs event_remove_timer(), or an idle upstream connection would still be closed when the
-// response timeout of its last exchange ran out.
+// The read timeout is a DeadlineTimer beside the read event, not the event's own timeout:
+// libevent re-arms a persistent event's timeout on every read (an event_add per response
+// read), where the DeadlineTimer's re-arm is a store. The write timeout stays on the write
+// event, which is armed only when the kernel does not take a write whole.
 void SocketIo::setTimeouts(std::chrono::milliseconds read, std::chrono::milliseconds write) {
-  bool had_read = read_timeout_.count() > 0;
   bool had_write = write_timeout_.count() > 0;
   read_timeout_ = read;
   write_timeout_ = write;
-  if (read_added_) {
-    if (read.count() > 0) {
-      timeval tv = toTimeval(read);
-      event_add(&read_ev_, &tv);  // restarts the timer
-    } else if (had_read) {
-      event_remove_timer(&read_ev_);
-    }
+  if (read.count() > 0 && !read_timer_) {
+    read_timer_ = std::make_unique<DeadlineTimer>(loop_.base(), &SocketIo::onReadTimeoutCb, this);
   }
+  if (read_added_ && read.count() > 0) {
+    read_timer_->arm(read);
+  } else if (read_timer_) {
+    read_timer_->cancel();
+  }
+  // A pending event keeps its timer through an event_add() without one: taking the write
+  // timeout away needs event_remove_timer().
   if (write_armed_) {
     if (write.count() > 0) {
       timeval tv = toTimeval(write);
@@ -102,11 +104,12 @@ void SocketIo::setTimeouts(std::chrono::milliseconds read, std::chrono::millisec
 void SocketIo::updateReadEvent() {
   bool want = read_enabled_ && !read_paused_ && connected_ && !detached_;
   if (want && !read_added_) {
-    timeval tv = toTimeval(read_timeout_);
-    event_add(&read_ev_, read_timeout_.count() > 0 ? &tv : nullptr);
+    event_add(&read_ev_, nullptr);
+    if (read_timeout_.count() > 0) read_timer_->arm(read_timeout_);
     read_added_ = true;
   } else if (!want && read_added_) {
     event_del(&read_ev_);
+    if (read_timer_) read_timer_->cancel();  // paused with reading; runs anew when resumed
     read_added_ = false;
   }
 }
@@ -125,6 +128,8 @@ void SocketIo::onReadCb(evutil_socket_t, short what, void* ctx) {
   static_cast<SocketIo*>(ctx)->onRead(what);
 }
 
+void SocketIo::onReadTimeoutCb(void* ctx) { static_cast<SocketIo*>(ctx)->fail(ETIMEDOUT, true); }
+
 void SocketIo::onWriteCb(evutil_socket_t, short what, void* ctx) {
   static_cast<SocketIo*>(ctx)->onWrite(what);
 }
@@ -140,8 +145,7 @@ void SocketIo::runScheduledFlush() {
   }
 }
 
-void SocketIo::onRead(short what) {
-  if (what & EV_TIMEOUT) return fail(ETIMEDOUT, true);
+void SocketIo::onRead(short) {
   evbuffer_iovec vec[2];
   int n = evbuffer_reserve_space(input_.get(), static_cast<ev_ssize_t>(read_size_), vec, 2);
   if (n <= 0) return fail(ENOMEM, false);
@@ -165,6 +169,7 @@ void SocketIo::onRead(short what) {
     if (handler_) handler_->onSocketEof();
     return;
   }
+  if (read_timeout_.count() > 0) read_timer_->arm(read_timeout_);  // a byte came: runs anew
   size_t left = static_cast<size_t>(got);
   size_t room = 0;
   for (int i = 0; i < n; ++i) room += vec[i].iov_len;
@@ -291,6 +296,7 @@ void SocketIo::detach() {
   detached_ = true;
   handler_ = nullptr;
   event_del(&read_ev_);
+  if (read_timer_) read_timer_->cancel();
   if (write_ev_) event_del(write_ev_.get());
   if (flush_scheduled_) loop_.flushQueue().remove(this);
   read_added_ = false;

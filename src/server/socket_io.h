@@ -24,6 +24,7 @@
 #include <event2/event_struct.h>
 
 #include "common/libevent_ptr.h"
+#include "server/deadline_timer.h"
 #include "server/event_loop.h"
 
 namespace detour {
@@ -96,6 +97,7 @@ class SocketIo {
  private:
   static void onReadCb(evutil_socket_t, short what, void* ctx);
   static void onWriteCb(evutil_socket_t, short what, void* ctx);
+  static void onReadTimeoutCb(void* ctx);
   void onRead(short what);
   void onWrite(short what);
   void updateReadEvent();
@@ -111,6 +113,10 @@ class SocketIo {
   // every idle connection holds one.
   event read_ev_;
   EventPtr write_ev_;  // created the first time the kernel does not take a write whole
+  std::unique_ptr<DeadlineTimer> read_timer_;  // created with the first read timeout
+  // How much the next recv() may take: small for request/response exchanges, growing while
+  // reads fill it (a streamed body), so that small exchanges never allocate large chains.
+  uint32_t read_size_ = 16 * 1024 - 64;  // kMinRead (socket_io.cc)
   bool connected_ = true;
   bool connecting_ = false;
   bool read_enabled_ = true;
@@ -121,9 +127,6 @@ class SocketIo {
   bool shutdown_pending_ = false;
   bool detached_ = false;
   size_t read_high_water_ = 0;
-  // How much the next recv() may take: small for request/response exchanges, growing while
-  // reads fill it (a streamed body), so that small exchanges never allocate large chains.
-  uint32_t read_size_ = 16 * 1024 - 64;  // kMinRead (socket_io.cc)
   size_t write_low_water_ = 0;
   std::chrono::milliseconds read_timeout_{0};
   std::chrono::milliseconds write_timeout_{0};

@@ -30,7 +30,7 @@ std::unique_ptr<UpstreamConnection> Backend::takeIdle(bool probe) {
     }
     std::unique_ptr<UpstreamConnection> c = std::move(idle_[pick]);
     idle_.erase(idle_.begin() + static_cast<ptrdiff_t>(pick));
-    evtimer_del(c->idleTimer().get());
+    c->idleTimer()->cancel();
     c->io().setHandler(nullptr);
     if (evbuffer_get_length(c->io().input()) == 0 &&
         (!probe || !c->closeMayBeUnseen(iteration, now) || !c->looksClosed())) {
@@ -58,13 +58,12 @@ void Backend::release(std::unique_ptr<UpstreamConnection> conn, size_t max_idle,
   raw->watchWhileIdle();
   raw->io().enableRead();
   raw->markIdle(loop_.iteration(), loop_.cachedTimeUs());
-  // One timer for the connection's life, armed each time it goes idle.
+  // One timer for the connection's life, armed each time it goes idle: under load a store,
+  // its libevent timer still pending from an earlier idle period (DeadlineTimer).
   if (!raw->idleTimer()) {
-    raw->idleTimer().reset(evtimer_new(loop_.base(), &Backend::onIdleTimerCb, raw));
+    raw->idleTimer() = std::make_unique<DeadlineTimer>(loop_.base(), &Backend::onIdleTimerCb, raw);
   }
-  timeval tv{static_cast<time_t>(idle_timeout.count() / 1000),
-             static_cast<suseconds_t>((idle_timeout.count() % 1000) * 1000)};
-  evtimer_add(raw->idleTimer().get(), &tv);
+  raw->idleTimer()->arm(idle_timeout);
   idle_.push_back(std::move(conn));
 }
 
@@ -78,7 +77,7 @@ void Backend::dropIdle(UpstreamConnection* conn) {
   idle_.erase(it);
 }
 
-void Backend::onIdleTimerCb(evutil_socket_t, short, void* ctx) {
+void Backend::onIdleTimerCb(void* ctx) {
   auto* conn = static_cast<UpstreamConnection*>(ctx);
   conn->backend().dropIdle(conn);
 }

@@ -54,7 +54,7 @@ class Backend {
   void addActive(int delta) { active_ += delta; }
 
  private:
-  static void onIdleTimerCb(evutil_socket_t, short, void* ctx);
+  static void onIdleTimerCb(void* ctx);
 
   EventLoop& loop_;
   std::string pool_;

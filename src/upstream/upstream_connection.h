@@ -11,6 +11,7 @@
 #include "common/libevent_ptr.h"
 #include "common/net_address.h"
 #include "http/parser.h"
+#include "server/deadline_timer.h"
 #include "server/event_loop.h"
 #include "server/socket_io.h"
 
@@ -64,7 +65,7 @@ class UpstreamConnection final : public Deletable, private SocketIo::Handler {
   uint64_t idleIteration() const { return idle_iteration_; }
 
   // Idle-list bookkeeping (Backend only).
-  EventPtr& idleTimer() { return idle_timer_; }
+  std::unique_ptr<DeadlineTimer>& idleTimer() { return idle_timer_; }
 
  private:
   UpstreamConnection() = default;
@@ -77,7 +78,7 @@ class UpstreamConnection final : public Deletable, private SocketIo::Handler {
   Backend* backend_ = nullptr;
   std::unique_ptr<SocketIo> io_;
   std::unique_ptr<Http1Parser> parser_;
-  EventPtr idle_timer_;
+  std::unique_ptr<DeadlineTimer> idle_timer_;  // made the first time it goes idle
   uint64_t uses_ = 0;
   uint64_t idle_iteration_ = 0;
   int64_t idle_since_us_ = 0;
