@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <new>
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define DETOUR_BUFFER_POOL_OFF 1
@@ -19,7 +20,7 @@ namespace detour {
 namespace {
 
 constexpr int kMinShift = 10;  // 1 KiB: libevent's smallest chain
-constexpr int kMaxShift = 16;  // 64 KiB: the largest read or write chunk detour asks for
+constexpr int kMaxShift = 17;  // 128 KiB: the largest read chunk detour asks for (socket_io.cc)
 constexpr int kClasses = kMaxShift - kMinShift + 1;
 // Each class keeps up to kBlocksPerClass blocks and no more than kBytesPerClass: under load one
 // loop iteration frees a chain or two per exchange it served (a read's chain moved on to the
@@ -35,10 +36,16 @@ struct FreeBlock {
   FreeBlock* next;
 };
 
+constexpr size_t kObjectGrain = 64;
+constexpr int kObjectClasses = static_cast<int>(kMaxSmallObject / kObjectGrain);
+constexpr uint16_t kObjectsPerClass = 64;
+
 // Trivially destructible on purpose: libevent may free into it during thread teardown.
 struct ThreadCache {
   FreeBlock* head[kClasses];
   uint16_t count[kClasses];
+  FreeBlock* object_head[kObjectClasses];
+  uint16_t object_count[kObjectClasses];
   bool released;
 };
 
@@ -93,6 +100,13 @@ void poolFree(void* p) {
   std::free(p);
 }
 
+// Sizes 1..64 are class 0, 65..128 class 1, and so on; a class always gets blocks of its
+// largest size, so any block of it serves any request of it.
+int objectClass(size_t n) {
+  if (n == 0 || n > kMaxSmallObject) return -1;
+  return static_cast<int>((n - 1) / kObjectGrain);
+}
+
 [[maybe_unused]] void* poolRealloc(void* p, size_t n) { return std::realloc(p, n); }
 
 }  // namespace
@@ -116,6 +130,49 @@ void tuneAllocator() {
   mallopt(M_TRIM_THRESHOLD, kTrimThreshold);
 }
 
+void* allocateSmallObject(size_t n) {
+#ifndef DETOUR_BUFFER_POOL_OFF
+  int cls = objectClass(n);
+  if (cls >= 0) {
+    ThreadCache& c = t_cache;
+    if (c.object_head[cls] != nullptr) {
+      FreeBlock* b = c.object_head[cls];
+      c.object_head[cls] = b->next;
+      --c.object_count[cls];
+      return b;
+    }
+    return ::operator new((static_cast<size_t>(cls) + 1) * kObjectGrain);
+  }
+#endif
+  return ::operator new(n);
+}
+
+void freeSmallObject(void* p, size_t n) {
+  if (p == nullptr) return;
+#ifndef DETOUR_BUFFER_POOL_OFF
+  int cls = objectClass(n);
+  if (cls >= 0) {
+    ThreadCache& c = t_cache;
+    if (!c.released && c.object_count[cls] < kObjectsPerClass) {
+      auto* b = static_cast<FreeBlock*>(p);
+      b->next = c.object_head[cls];
+      c.object_head[cls] = b;
+      ++c.object_count[cls];
+      return;
+    }
+    ::operator delete(p, (static_cast<size_t>(cls) + 1) * kObjectGrain);
+    return;
+  }
+#endif
+  ::operator delete(p, n);
+}
+
+size_t smallObjectsCachedForTest() {
+  size_t blocks = 0;
+  for (int cls = 0; cls < kObjectClasses; ++cls) blocks += t_cache.object_count[cls];
+  return blocks;
+}
+
 void* bufferPoolMallocForTest(size_t n) { return poolMalloc(n); }
 void bufferPoolFreeForTest(void* p) { poolFree(p); }
 
@@ -135,6 +192,14 @@ void releaseThreadBufferPool() {
       std::free(b);
     }
     c.count[cls] = 0;
+  }
+  for (int cls = 0; cls < kObjectClasses; ++cls) {
+    while (c.object_head[cls] != nullptr) {
+      FreeBlock* b = c.object_head[cls];
+      c.object_head[cls] = b->next;
+      ::operator delete(b, (static_cast<size_t>(cls) + 1) * kObjectGrain);
+    }
+    c.object_count[cls] = 0;
   }
 }
 

@@ -4,15 +4,16 @@
 //
 // Every exchange fills and empties evbuffers: a chain is allocated for each read and each
 // written response, and freed as soon as it is drained. libevent sizes chains in powers of two
-// (1 KiB to 64 KiB here), which are all beyond glibc's thread cache (tcache stops at 1 KiB), so
+// (1 KiB to 128 KiB here), which are all beyond glibc's thread cache (tcache stops at 1 KiB), so
 // each one went through the arena's bins: about 700 instructions per proxied request, a tenth
 // of a redirect's whole cost. Installed as libevent's allocator, this keeps freed blocks of
 // those sizes on a small per-thread list and hands them out again; every other allocation is
 // passed to malloc/free unchanged.
 //
-// Bounded: at most 256 KiB of each size class per thread (4 blocks of 64 KiB, 16 of 16 KiB...),
-// so an idle worker holds well under 2 MiB. A block freed on another thread than the one that
-// allocated it joins the freeing thread's list; both are plain malloc blocks, so that is safe.
+// Bounded: at most 1 MiB of each size class per thread and 64 blocks (8 of 128 KiB, 16 of
+// 64 KiB, 64 of 16 KiB and below), so an idle worker holds at most a few MiB, mostly pages
+// never touched. A block freed on another thread than the one that allocated it joins the
+// freeing thread's list; both are plain malloc blocks, so that is safe.
 //
 // Sanitizer builds do not install it (ASan must see every free to catch a use after free).
 
@@ -35,14 +36,26 @@ void installLibeventBufferPool();
 // come from the heap, not from an mmap each. Call once at start, before threads.
 void tuneAllocator();
 
-// Frees the calling thread's cached blocks; afterwards that thread's frees bypass the cache.
+// Per-thread free lists for objects made and destroyed once per request (a Forwarder), up to
+// kMaxSmallObject bytes in 64-byte classes, 64 blocks per class. glibc's tcache keeps only 7
+// blocks of a size: under load one loop iteration frees a dozen exchanges' objects at once, and
+// the rest went through the arena (about 250 instructions a block). A class uses it through
+// operator new/delete (forwarder.h); a size above the limit goes to the global operator new.
+// Sanitizer builds pass everything through.
+inline constexpr size_t kMaxSmallObject = 1024;
+void* allocateSmallObject(size_t n);
+void freeSmallObject(void* p, size_t n);
+
+// Frees the calling thread's cached blocks (buffer chains and small objects); afterwards that thread's frees bypass the cache.
 // Call at the end of a thread that ran an event loop. Any thread.
 void releaseThreadBufferPool();
 
 // The allocator functions themselves, for tests (usable whether or not installed).
 void* bufferPoolMallocForTest(size_t n);
 void bufferPoolFreeForTest(void* p);
-// Bytes the calling thread's cache holds.
+// Bytes the calling thread's cache holds (buffer chains only).
 size_t bufferPoolCachedBytesForTest();
+// Blocks of small objects the calling thread's cache holds.
+size_t smallObjectsCachedForTest();
 
 }  // namespace detour

@@ -77,6 +77,10 @@ void DownstreamConnection::ExchangeState::clear() {
   request_id.clear();
   upstream.clear();
   forward_pool.clear();
+  // A pooled state keeps a usual head's storage, not a 64 KiB one's.
+  constexpr size_t kMaxKeptHead = 4096;
+  if (upstream_head.capacity() > kMaxKeptHead) std::string().swap(upstream_head);
+  upstream_head.clear();
   started_wall = {};
 }
 
@@ -471,6 +475,8 @@ void DownstreamConnection::startForward(const RequestView& view) {
   ctx.set_headers = &fwd.set_headers;
   ctx.upgrade = asksWebSocketUpgrade(h);  // any other Upgrade is dropped: a plain request
   Forwarder::Request req;
+  req.head.swap(x().upstream_head);  // the storage of an earlier exchange's head, if any
+  req.head.clear();
   // One allocation for the head: what is copied from the request, plus what detour adds.
   size_t estimate = h.method.size() + target.size() + 256 + ctx.client_ip.size() +
                     ctx.host.size() + x().request_id.size();
@@ -519,6 +525,7 @@ void DownstreamConnection::dropForwarder() {
   exchange_bytes_out_ += forwarder_->bytesOut();
   worker_.counters().bytes_out.fetch_add(forwarder_->bytesOut(), std::memory_order_relaxed);
   forwarder_->cancel();  // no upstream callback may reach this connection any more
+  x().upstream_head = forwarder_->takeHeadStorage();  // its capacity serves the next exchange
   worker_.loop().deferredDelete(std::move(forwarder_));
 }
 

@@ -145,6 +145,9 @@ class DownstreamConnection final : public Deletable,
     std::string request_id;    // the exchange's X-Request-Id (received or generated)
     std::string upstream;      // the backend that answered, for the access log
     std::string forward_pool;  // the pool a forward rule chose (also when the forward failed)
+    // Storage for the upstream request head: lent to each Forwarder, given back when it is
+    // dropped (no allocation per proxied request).
+    std::string upstream_head;
     std::chrono::system_clock::time_point started_wall;
     // Forgets the exchange but keeps the strings' capacity (no allocation for the next one).
     void clear();

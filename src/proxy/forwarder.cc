@@ -98,11 +98,38 @@ void Forwarder::noteFailure(UpstreamError kind) {
   if (backend_) worker_.upstreamResult(*backend_, kind);
 }
 
+static_assert(sizeof(Forwarder) <= kMaxSmallObject, "Forwarder no longer fits the small-object lists");
+
+void Forwarder::Tried::add(const Backend* b) {
+  if (count_ < kInline) {
+    first_[count_] = b;
+  } else {
+    more_.push_back(b);
+  }
+  ++count_;
+}
+
+void Forwarder::Tried::removeLast() {
+  if (count_ == 0) return;
+  --count_;
+  if (count_ >= kInline) more_.pop_back();
+}
+
+bool Forwarder::Tried::contains(const Backend* b) const {
+  for (size_t i = 0; i < count_ && i < kInline; ++i) {
+    if (first_[i] == b) return true;
+  }
+  for (const Backend* t : more_) {
+    if (t == b) return true;
+  }
+  return false;
+}
+
 bool Forwarder::attach() {
   while (true) {
-    backend_ = pool_->pick(tried_, [](const Backend& b) { return b.up(); });
+    backend_ = pool_->pick([this](const Backend& b) { return b.up() && !tried_.contains(&b); });
     if (!backend_) return false;
-    tried_.push_back(backend_.get());
+    tried_.add(backend_.get());
     // After a reused connection failed, only a fresh one. A bodiless idempotent request skips
     // the liveness probe of an idle connection: if the backend closed it, it is sent again.
     if (!retried_reused_) conn_ = backend_->takeIdle(/*probe=*/!(req_.idempotent && !req_.has_body));
@@ -263,7 +290,7 @@ void Forwarder::retryOrFail(int status, UpstreamError kind, const char* why) {
     log().debug("upstream {}: {} on a reused connection; sending the request again",
                 backend_->name(), why);
     retried_reused_ = true;
-    tried_.pop_back();
+    tried_.removeLast();
     replayable_ = false;
     evbuffer* again = pending();
     evbuffer_drain(again, evbuffer_get_length(again));
@@ -286,7 +313,7 @@ void Forwarder::retryOrFail(int status, UpstreamError kind, const char* why) {
     // The backend closed an idle connection as we reused it: once, on a fresh connection,
     // to any backend including this one.
     retried_reused_ = true;
-    tried_.pop_back();
+    tried_.removeLast();
   }
   log().debug("upstream {}: {}; retrying", backend_->name(), why);
   // The unsent request moves to the next connection whole, or not at all: a retry must never

@@ -13,12 +13,14 @@
 //
 // Owned by its DownstreamConnection; loop thread only.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "common/buffer_pool.h"
 #include "common/libevent_ptr.h"
 #include "admin/stats.h"
 #include "http/parser.h"
@@ -91,6 +93,13 @@ class Forwarder final : public Deletable, private BodySink, private SocketIo::Ha
   int status() const { return status_; }
   uint64_t bytesOut() const { return bytes_out_; }
   const std::string& backendName() const;
+  // The request head's string, for the connection to keep its capacity for the next one
+  // (after cancel(): the forwarder no longer needs it).
+  std::string takeHeadStorage() { return std::move(req_.head); }
+
+  // One is made and destroyed per proxied request: from the thread's small-object lists.
+  static void* operator new(size_t n) { return allocateSmallObject(n); }
+  static void operator delete(void* p, size_t n) { freeSmallObject(p, n); }
 
   // Output above this pauses the sender; below the low mark it resumes.
   static constexpr size_t kHighWater = 256 * 1024;
@@ -141,7 +150,20 @@ class Forwarder final : public Deletable, private BodySink, private SocketIo::Ha
   Limits limits_;
   std::shared_ptr<Backend> backend_;
   std::unique_ptr<UpstreamConnection> conn_;
-  std::vector<const Backend*> tried_;
+  // The backends this exchange tried, the first few inline (no allocation per request).
+  class Tried {
+   public:
+    void add(const Backend* b);
+    void removeLast();
+    bool contains(const Backend* b) const;
+
+   private:
+    static constexpr size_t kInline = 4;
+    std::array<const Backend*, kInline> first_{};
+    size_t count_ = 0;
+    std::vector<const Backend*> more_;
+  };
+  Tried tried_;
   EvBufferPtr pending_;  // request bytes kept while no connection is attached (a retry)
   EventPtr timer_;       // connect timeout, tunnel idle time; made when first needed
   bool head_unsent_ = false;  // req_.head is still to be queued on the first connection

@@ -16,10 +16,11 @@ namespace {
 // the thread's buffer pool (common/buffer_pool.cc) serves it.
 constexpr size_t kChainHeader = 64;
 // One recv() takes up to this much once reads keep filling their space: large enough that a
-// streamed body costs few syscalls, small enough that a slow consumer's input stays near its
-// watermark. Exchanges of small messages read at most kMinRead at a time: a 64 KiB chain
-// allocated and freed per request made glibc trim its heap (a madvise) every few requests.
-constexpr size_t kReadChunk = 64 * 1024 - kChainHeader;
+// streamed body costs few syscalls (8 recv per MiB), small enough that a slow consumer's input
+// stays near its watermark (Forwarder::kHighWater, 256 KiB). Exchanges of small messages read
+// at most kMinRead at a time: a large chain allocated and freed per request made glibc trim
+// its heap (a madvise) every few requests.
+constexpr size_t kReadChunk = 128 * 1024 - kChainHeader;
 constexpr size_t kMinRead = 16 * 1024 - kChainHeader;
 
 timeval toTimeval(std::chrono::milliseconds d) {

@@ -22,11 +22,11 @@ class Pool {
   const std::vector<std::shared_ptr<Backend>>& backends() const { return backends_; }
   void setBackends(std::vector<std::shared_ptr<Backend>> backends) { backends_ = std::move(backends); }
 
-  // The next backend to try, skipping those in `tried` and those `usable` rejects
+  // The next backend to try, skipping those `usable` rejects (down, or already tried)
   // (round_robin: in turn; least_conn: fewest exchanges in flight, ties in turn).
   // Returns null when none is left.
   template <typename Usable>
-  std::shared_ptr<Backend> pick(const std::vector<const Backend*>& tried, Usable usable);
+  std::shared_ptr<Backend> pick(Usable usable);
 
  private:
   std::string name_;
@@ -37,14 +37,12 @@ class Pool {
 };
 
 template <typename Usable>
-std::shared_ptr<Backend> Pool::pick(const std::vector<const Backend*>& tried, Usable usable) {
+std::shared_ptr<Backend> Pool::pick(Usable usable) {
   size_t n = backends_.size();
   std::shared_ptr<Backend> best;
   for (size_t k = 0; k < n; ++k) {
     const auto& b = backends_[(next_ + k) % n];
-    bool skip = !usable(*b);
-    for (const Backend* t : tried) skip = skip || t == b.get();
-    if (skip) continue;
+    if (!usable(*b)) continue;
     if (balance_ == Balance::kRoundRobin) {
       next_ = (next_ + k + 1) % n;
       return b;

@@ -25,8 +25,9 @@ void onFreshThread(F f) {
 }
 
 TEST(BufferPool, AFreedChainSizedBlockIsHandedOutAgain) {
+  tuneAllocator();  // as detour does at start: else glibc mmaps a 128 KiB block, never cached
   onFreshThread([] {
-    for (size_t size : {size_t{1024}, size_t{4096}, size_t{16384}, size_t{65536}}) {
+    for (size_t size : {size_t{1024}, size_t{4096}, size_t{16384}, size_t{65536}, size_t{131072}}) {
       void* a = bufferPoolMallocForTest(size);
       ASSERT_NE(a, nullptr);
       EXPECT_GE(malloc_usable_size(a), size);
@@ -41,7 +42,7 @@ TEST(BufferPool, AFreedChainSizedBlockIsHandedOutAgain) {
 TEST(BufferPool, OtherSizesAreNotCached) {
   onFreshThread([] {
     // Not a power of two, too small, too large: plain malloc/free, never served from a class.
-    for (size_t size : {size_t{1000}, size_t{512}, size_t{131072}, size_t{3000}}) {
+    for (size_t size : {size_t{1000}, size_t{512}, size_t{262144}, size_t{3000}}) {
       void* a = bufferPoolMallocForTest(size);
       ASSERT_NE(a, nullptr);
       EXPECT_GE(malloc_usable_size(a), size);
@@ -99,6 +100,63 @@ TEST(BufferPool, ReleaseFreesTheCacheAndBypassesItAfterwards) {
   });
   t.join();
 }
+
+// Small objects: sanitizer builds pass them straight to operator new/delete (ASan must see
+// every free), so the caching itself is checked without sanitizers only.
+TEST(SmallObjects, AreUsableAtEverySize) {
+  onFreshThread([] {
+    for (size_t size : {size_t{1}, size_t{64}, size_t{65}, size_t{1000}, size_t{1024}, size_t{1025}, size_t{5000}}) {
+      void* p = allocateSmallObject(size);
+      ASSERT_NE(p, nullptr);
+      std::memset(p, 0xab, size);  // the whole size is writable (ASan would catch an overrun)
+      freeSmallObject(p, size);
+    }
+  });
+}
+
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+TEST(SmallObjects, AFreedBlockServesAnySizeOfItsClass) {
+  onFreshThread([] {
+    void* a = allocateSmallObject(200);  // 193..256 bytes share a class
+    freeSmallObject(a, 200);
+    EXPECT_EQ(smallObjectsCachedForTest(), 1u);
+    void* b = allocateSmallObject(256);
+    EXPECT_EQ(a, b);
+    EXPECT_GE(malloc_usable_size(b), 256u);
+    freeSmallObject(b, 256);
+    void* c = allocateSmallObject(128);  // another class: not that block
+    EXPECT_NE(c, a);
+    freeSmallObject(c, 128);
+    EXPECT_EQ(smallObjectsCachedForTest(), 2u);
+  });
+}
+
+TEST(SmallObjects, KeepSixtyFourBlocksPerClassAndNothingAboveTheLimit) {
+  onFreshThread([] {
+    std::vector<void*> blocks;
+    for (int i = 0; i < 65; ++i) blocks.push_back(allocateSmallObject(600));
+    for (void* b : blocks) freeSmallObject(b, 600);
+    EXPECT_EQ(smallObjectsCachedForTest(), 64u);
+    for (auto& b : blocks) b = allocateSmallObject(600);
+    EXPECT_EQ(smallObjectsCachedForTest(), 0u);
+    for (void* b : blocks) freeSmallObject(b, 600);
+    freeSmallObject(allocateSmallObject(kMaxSmallObject + 1), kMaxSmallObject + 1);
+    EXPECT_EQ(smallObjectsCachedForTest(), 64u);
+  });
+}
+
+TEST(SmallObjects, ReleaseFreesThemAndBypassesTheListsAfterwards) {
+  std::thread t([] {
+    freeSmallObject(allocateSmallObject(300), 300);
+    EXPECT_EQ(smallObjectsCachedForTest(), 1u);
+    releaseThreadBufferPool();
+    EXPECT_EQ(smallObjectsCachedForTest(), 0u);
+    freeSmallObject(allocateSmallObject(300), 300);
+    EXPECT_EQ(smallObjectsCachedForTest(), 0u);
+  });
+  t.join();
+}
+#endif
 
 // glibc's allocator only: sanitizers replace malloc and ignore mallopt.
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
