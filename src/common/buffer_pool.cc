@@ -38,7 +38,7 @@ struct FreeBlock {
 
 constexpr size_t kObjectGrain = 64;
 constexpr int kObjectClasses = static_cast<int>(kMaxSmallObject / kObjectGrain);
-constexpr uint16_t kObjectsPerClass = 64;
+[[maybe_unused]] constexpr uint16_t kObjectsPerClass = 64;
 
 // Trivially destructible on purpose: libevent may free into it during thread teardown.
 struct ThreadCache {
@@ -102,7 +102,7 @@ void poolFree(void* p) {
 
 // Sizes 1..64 are class 0, 65..128 class 1, and so on; a class always gets blocks of its
 // largest size, so any block of it serves any request of it.
-int objectClass(size_t n) {
+[[maybe_unused]] int objectClass(size_t n) {
   if (n == 0 || n > kMaxSmallObject) return -1;
   return static_cast<int>((n - 1) / kObjectGrain);
 }
@@ -147,7 +147,7 @@ void* allocateSmallObject(size_t n) {
   return ::operator new(n);
 }
 
-void freeSmallObject(void* p, size_t n) {
+void freeSmallObject(void* p, [[maybe_unused]] size_t n) {
   if (p == nullptr) return;
 #ifndef DETOUR_BUFFER_POOL_OFF
   int cls = objectClass(n);
@@ -160,11 +160,11 @@ void freeSmallObject(void* p, size_t n) {
       ++c.object_count[cls];
       return;
     }
-    ::operator delete(p, (static_cast<size_t>(cls) + 1) * kObjectGrain);
+    ::operator delete(p);  // unsized: clang < 19 declares no sized global delete by default
     return;
   }
 #endif
-  ::operator delete(p, n);
+  ::operator delete(p);
 }
 
 size_t smallObjectsCachedForTest() {
@@ -197,7 +197,7 @@ void releaseThreadBufferPool() {
     while (c.object_head[cls] != nullptr) {
       FreeBlock* b = c.object_head[cls];
       c.object_head[cls] = b->next;
-      ::operator delete(b, (static_cast<size_t>(cls) + 1) * kObjectGrain);
+      ::operator delete(b);
     }
     c.object_count[cls] = 0;
   }

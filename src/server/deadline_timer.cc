@@ -1,5 +1,7 @@
 #include "server/deadline_timer.h"
 
+#include <time.h>
+
 #include <algorithm>
 
 namespace detour {
@@ -12,10 +14,13 @@ DeadlineTimer::~DeadlineTimer() {
   if (event_at_us_ != 0) event_del(&ev_);
 }
 
-int64_t DeadlineTimer::nowUs() const {
-  timeval tv{};
-  event_gettime_monotonic(event_get_base(&ev_), &tv);
-  return int64_t{tv.tv_sec} * 1000000 + tv.tv_usec;
+// CLOCK_MONOTONIC itself, not libevent's clock: that one is CLOCK_MONOTONIC_COARSE, up to a
+// tick (4 ms) behind, and a deadline counted from it could run out that much early. libevent's
+// timer may still fire that early by this clock; onFire then re-arms for the rest.
+int64_t DeadlineTimer::nowUs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000000 + ts.tv_nsec / 1000;
 }
 
 void DeadlineTimer::arm(std::chrono::milliseconds after) {

@@ -38,8 +38,8 @@ class DeadlineTimer {
 
  private:
   static void onFire(evutil_socket_t, short, void* self);
-  // libevent's clock for timers (CLOCK_MONOTONIC_COARSE), in µs.
-  int64_t nowUs() const;
+  // CLOCK_MONOTONIC, in µs.
+  static int64_t nowUs();
   void schedule(int64_t now_us);
 
   event ev_;

@@ -20,7 +20,8 @@ class At {
  public:
   At(EventLoop& loop, milliseconds after, std::function<void()> fn) : fn_(std::move(fn)) {
     ev_.reset(evtimer_new(loop.base(), &At::cb, this));
-    timeval tv{0, static_cast<suseconds_t>(after.count() * 1000)};
+    timeval tv{static_cast<time_t>(after.count() / 1000),
+               static_cast<suseconds_t>((after.count() % 1000) * 1000)};
     evtimer_add(ev_.get(), &tv);
   }
 
