@@ -12,6 +12,7 @@
 #include "support/detour_process.h"
 #include "support/fake_backend.h"
 #include "support/raw_client.h"
+#include "support/wait.h"
 
 namespace detour::test {
 namespace {
@@ -57,17 +58,6 @@ rules:
     match: { path_prefix: /api/ }
     forward: { pool: orders }
 )";
-
-// Polls `pred` until it holds or `timeout` passes.
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
 
 class AdminTest : public ::testing::Test {
  protected:
@@ -142,14 +132,14 @@ TEST_F(AdminTest, ABackendGoingDownTakesNoTrafficAndComesBack) {
   EXPECT_EQ(seen, (std::set<std::string>{"b1", "b2"}));
 
   b1_->stop();  // within fall x interval (2 x 200ms) it is marked down
-  ASSERT_TRUE(eventually([&] { return poolsSay("\"backend\":\"" + b1_->address() + "\"") &&
+  ASSERT_TRUE(waitUntil([&] { return poolsSay("\"backend\":\"" + b1_->address() + "\"") &&
                                       poolsSay("\"state\":\"down\""); }, 3s))
       << admin("/pools").body;
   for (int i = 0; i < 10; ++i) EXPECT_EQ(get("/api/x").header("X-Backend"), "b2");
 
   // All down: the pool_down rule's redirect carries the original URI; other paths get 503.
   b2_->stop();
-  ASSERT_TRUE(eventually([&] { return poolsSay("\"down\":true"); }, 3s)) << admin("/pools").body;
+  ASSERT_TRUE(waitUntil([&] { return poolsSay("\"down\":true"); }, 3s)) << admin("/pools").body;
   auto r = get("/api/v2/orders/7?x=1");
   EXPECT_EQ(r.status, 307);
   EXPECT_EQ(r.header("Location"), "https://backup.example.com/api/v2/orders/7?x=1");
@@ -159,7 +149,7 @@ TEST_F(AdminTest, ABackendGoingDownTakesNoTrafficAndComesBack) {
 
   // One comes back: after rise x interval it gets traffic again and the pool is up.
   b1_ = std::make_unique<FakeBackend>("b1", b1_port_);
-  ASSERT_TRUE(eventually([&] { return get("/api/x").header("X-Backend") == "b1"; }, 3s));
+  ASSERT_TRUE(waitUntil([&] { return get("/api/x").header("X-Backend") == "b1"; }, 3s));
   EXPECT_TRUE(poolsSay("\"down\":false"));
   EXPECT_EQ(get("/api/v2/orders/7").status, 200);  // forwarded again, no failover
   auto metrics = admin("/metrics").body;
@@ -218,7 +208,7 @@ TEST_F(AdminTest, AFailedReloadChangesNoFlag) {
 // A backend removed while down and added again later (now healthy) gets traffic again.
 TEST_F(AdminTest, ABackendRemovedWhileDownAndAddedBackGetsTraffic) {
   b1_->stop();
-  ASSERT_TRUE(eventually([&] { return backendJson(b1_->address()).find("\"state\":\"down\"") !=
+  ASSERT_TRUE(waitUntil([&] { return backendJson(b1_->address()).find("\"state\":\"down\"") !=
                                       std::string::npos; }, 3s)) << admin("/pools").body;
   std::string b1 = "\"127.0.0.1:" + std::to_string(b1_port_) + "\"";
   std::string b2 = "\"" + b2_->address() + "\"";
@@ -226,7 +216,7 @@ TEST_F(AdminTest, ABackendRemovedWhileDownAndAddedBackGetsTraffic) {
   EXPECT_EQ(backendJson("127.0.0.1:" + std::to_string(b1_port_)), "");
   b1_ = std::make_unique<FakeBackend>("b1", b1_port_);
   ASSERT_TRUE(reloadWith(configFor(b1 + ", " + b2)));
-  EXPECT_TRUE(eventually([&] { return get("/api/x").header("X-Backend") == "b1"; }, 3s))
+  EXPECT_TRUE(waitUntil([&] { return get("/api/x").header("X-Backend") == "b1"; }, 3s))
       << admin("/pools").body;
   std::set<std::string> seen;
   for (int i = 0; i < 10; ++i) seen.insert(get("/api/x").header("X-Backend"));
@@ -237,7 +227,7 @@ TEST_F(AdminTest, ABackendRemovedWhileDownAndAddedBackGetsTraffic) {
 // state, same last change) right after the reload, and gets no traffic.
 TEST_F(AdminTest, ADownBackendStaysDownAcrossAReload) {
   b1_->stop();
-  ASSERT_TRUE(eventually([&] { return backendJson(b1_->address()).find("\"state\":\"down\"") !=
+  ASSERT_TRUE(waitUntil([&] { return backendJson(b1_->address()).find("\"state\":\"down\"") !=
                                       std::string::npos; }, 3s)) << admin("/pools").body;
   std::string before = backendJson(b1_->address());
   size_t change = before.find("\"last_change_ms\":");
@@ -319,13 +309,13 @@ TEST(PassiveHealth, ConnectFailuresMarkTheBackendDownAndRequestsGet503) {
   DetourProcess d(passiveConfig("127.0.0.1:" + std::to_string(port)), {}, 10s, {"--no-watch"});
   ASSERT_TRUE(d.ready());
   for (int i = 0; i < 2; ++i) EXPECT_EQ(httpCall(d.port(), "GET", "/a").status, 502) << i;
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(waitUntil([&] {
     return httpCall(d.adminPort(), "GET", "/pools").body.find("\"consecutive_failures\":2") !=
            std::string::npos;
   }, 3s)) << httpCall(d.adminPort(), "GET", "/pools").body;
   EXPECT_EQ(soloState(d), "up");  // two failures: not yet
   EXPECT_EQ(httpCall(d.port(), "GET", "/a").status, 502);
-  ASSERT_TRUE(eventually([&] { return soloState(d) == "down"; }, 3s))
+  ASSERT_TRUE(waitUntil([&] { return soloState(d) == "down"; }, 3s))
       << httpCall(d.adminPort(), "GET", "/pools").body;
   auto r = httpCall(d.port(), "GET", "/a");
   EXPECT_EQ(r.status, 503);
@@ -340,7 +330,7 @@ TEST(PassiveHealth, MalformedResponsesMarkTheBackendDown) {
   ASSERT_TRUE(d.ready());
   EXPECT_EQ(httpCall(d.port(), "GET", "/fine").status, 200);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(httpCall(d.port(), "GET", "/garbage").status, 502) << i;
-  ASSERT_TRUE(eventually([&] { return soloState(d) == "down"; }, 3s))
+  ASSERT_TRUE(waitUntil([&] { return soloState(d) == "down"; }, 3s))
       << httpCall(d.adminPort(), "GET", "/pools").body;
   size_t seen = broken.requestCount();
   auto r = httpCall(d.port(), "GET", "/fine");  // the backend would answer, but it is down

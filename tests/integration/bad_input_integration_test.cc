@@ -337,7 +337,8 @@ class Lane {
         runBytes(c, client, ob);
       }
     }  // our side closes here
-    // Anything detour still had in flight towards the backend lands now, or never.
+    // Anything detour still had in flight towards the backend lands now, or never: a negative
+    // window (no event says "nothing more will come"; a forward it catches is a failure).
     std::this_thread::sleep_for(150ms);
     auto all = backend_->requests();
     ob.forwarded.assign(all.begin() + static_cast<long>(std::min(before, all.size())), all.end());
@@ -367,6 +368,7 @@ class Lane {
         if (const Json* b = s.get("send_b64")) {
           client.send(base64Decode(b->str));
         } else if (const Json* p = s.get("pause_ms")) {
+          // A corpus-driven pause between the case's sends.
           std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<long>(p->number)));
         } else if (s.get("half_close") != nullptr) {
           client.shutdownWrite();

@@ -13,6 +13,7 @@
 #include "support/detour_process.h"
 #include "support/fake_backend.h"
 #include "support/raw_client.h"
+#include "support/wait.h"
 
 namespace detour::test {
 namespace {
@@ -354,13 +355,10 @@ TEST(Cli, ExplainAgreesWithTheLiveServer) {
   // Both backends stop: the health checks mark the pool down.
   b1.stop();
   b2.stop();
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  bool down = false;
-  while (!down && std::chrono::steady_clock::now() < deadline) {
-    down = httpCall(d.adminPort(), "GET", "/pools").body.find("\"orders\":{\"down\":true") !=
+  bool down = waitUntil([&] {
+    return httpCall(d.adminPort(), "GET", "/pools").body.find("\"orders\":{\"down\":true") !=
            std::string::npos;
-    if (!down) std::this_thread::sleep_for(20ms);  // polling a condition, with a deadline
-  }
+  }, 10s);
   ASSERT_TRUE(down) << httpCall(d.adminPort(), "GET", "/pools").body;
   const Probe pool_down[] = {
       {"https", "GET", "/api/v2/orders/7?page=2", true},  // orders-failover

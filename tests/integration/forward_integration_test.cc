@@ -382,14 +382,10 @@ TEST_F(ForwardTest, AHalfCloseMidBodyAbortsTheForward) {
   RawClient c(port());
   ASSERT_TRUE(c.send("POST /sink?h=half HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n" +
                      std::string(1000, 'u')));
-  auto until = std::chrono::steady_clock::now() + 5s;
-  while (b1_->bytesReceived() < before + 1000 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(5ms);
+  waitUntil([&] { return b1_->bytesReceived() >= before + 1000; }, 5s);
   c.shutdownWrite();
   EXPECT_TRUE(c.waitClosed(5s));
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (b1_->incompleteRequests() == 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(10ms);
+  waitUntil([&] { return b1_->incompleteRequests() != 0; }, 5s);
   EXPECT_EQ(b1_->incompleteRequests(), 1u);
   EXPECT_EQ(b1_->requestCount(), 0u);
   std::string line = accessLine(*detour_, "\"target\":\"/sink?h=half\"");
@@ -592,13 +588,9 @@ TEST_F(ForwardTest, ClientLeavingMidUploadClosesTheBackendConnection) {
     ASSERT_TRUE(c.send("POST /sink HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n" +
                        std::string(100000, 'u')));
     // Leave once the backend is reading the body (before that there is no request to cut).
-    auto until = std::chrono::steady_clock::now() + 5s;
-    while (b1_->bytesReceived() < before + 100000 && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(5ms);
+    waitUntil([&] { return b1_->bytesReceived() >= before + 100000; }, 5s);
   }  // closed mid-body
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (b1_->incompleteRequests() == 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(10ms);
+  waitUntil([&] { return b1_->incompleteRequests() != 0; }, 5s);
   EXPECT_EQ(b1_->incompleteRequests(), 1u);
   EXPECT_EQ(b1_->requestCount(), 0u);
 }
@@ -677,19 +669,21 @@ TEST_F(ForwardTest, AThousandFailedRequestsLeakNoDescriptor) {
   EXPECT_LE(lines, static_cast<size_t>((std::floor(seconds) + 2) * 10)) << seconds << " s\n" << err;
   // The next failure in a later second gets its line, with the count left out before it.
   const std::string note = "more upstream failure lines left out before this one";
-  auto note_deadline = std::chrono::steady_clock::now() + 3s;
-  while (detour_->stderrText().find(note) == std::string::npos &&
-         std::chrono::steady_clock::now() < note_deadline) {
-    RawClient c(port());
-    ASSERT_TRUE(c.send("GET /nowhere/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
-    c.readResponses(1);
-    std::this_thread::sleep_for(50ms);
-  }
+  // One failing request every 50 ms until the note is logged.
+  auto last_sent = std::chrono::steady_clock::time_point{};
+  waitUntil([&] {
+    if (detour_->stderrText().find(note) != std::string::npos) return true;
+    if (std::chrono::steady_clock::now() - last_sent >= 50ms) {
+      RawClient c(port());
+      EXPECT_TRUE(c.send("GET /nowhere/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+      c.readResponses(1);
+      last_sent = std::chrono::steady_clock::now();
+    }
+    return false;
+  }, 3s);
   EXPECT_NE(detour_->stderrText().find(note), std::string::npos) << detour_->stderrText();
   // Closed client connections leave within the linger time; give them a bounded moment.
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (countFds(detour_->pid()) > before + 2 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
+  waitUntil([&] { return countFds(detour_->pid()) <= before + 2; }, 10s);
   EXPECT_LE(countFds(detour_->pid()), before + 2);
 }
 
@@ -1002,7 +996,8 @@ TEST(ForwardConnectFailure, AnImmediateConnectFailureTriesTheNextBackendWithTheW
   const std::string body = "GET /smuggled HTTP/1.1\r\nHost: h\r\n\r\nxxx";
   ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: " +
                      std::to_string(body.size()) + "\r\n\r\n"));
-  std::this_thread::sleep_for(100ms);  // the body arrives after the first connect attempt
+  // The body arrives after the first connect attempt: detour is already connected to b.
+  ASSERT_TRUE(waitUntil([&] { return b.connections() >= 1; }, 5s));
   ASSERT_TRUE(c.send(body));
   auto rs = parseResponses(c.readResponses(1, 5s));
   ASSERT_EQ(rs.size(), 1u);
@@ -1014,15 +1009,6 @@ TEST(ForwardConnectFailure, AnImmediateConnectFailureTriesTheNextBackendWithTheW
   EXPECT_EQ(reqs[0].target, "/echo");
 }
 
-bool eventually_requests(const FakeBackend& a, const FakeBackend& b, size_t n) {
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (a.requestCount() + b.requestCount() >= n) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return false;
-}
-
 TEST(ForwardBalance, LeastConnAvoidsTheBusyBackend) {
   FakeBackend b1("b1"), b2("b2");
   DetourProcess d(poolConfig("\"" + b1.address() + "\", \"" + b2.address() + "\"",
@@ -1030,7 +1016,7 @@ TEST(ForwardBalance, LeastConnAvoidsTheBusyBackend) {
   ASSERT_TRUE(d.ready());
   RawClient busy(d.port());
   ASSERT_TRUE(busy.send("GET /stall HTTP/1.1\r\nHost: h\r\n\r\n"));  // holds one backend
-  ASSERT_TRUE(eventually_requests(b1, b2, 1));
+  ASSERT_TRUE(waitUntil([&] { return b1.requestCount() + b2.requestCount() >= 1; }, 5s));
   std::string stalled = b1.requestCount() == 1 ? "b1" : "b2";
   for (int i = 0; i < 6; ++i) {
     auto r = httpCall(d.port(), "GET", "/x" + std::to_string(i));
@@ -1105,9 +1091,7 @@ TEST(ForwardUpgrade, A101ToARequestThatIsNotAWebSocketUpgradeIs502) {
     EXPECT_EQ(rs[0].status, 502) << raw;
     ASSERT_TRUE(b.waitForRequests(1, 2s));
     EXPECT_FALSE(b.requests()[0].hasHeader("Upgrade"));
-    auto deadline = std::chrono::steady_clock::now() + 3s;
-    while (b.openConnections() > 0 && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(5ms);
+    waitUntil([&] { return b.openConnections() == 0; }, 3s);
     EXPECT_EQ(b.openConnections(), 0u) << "the upstream connection that sent 101 is still open";
     EXPECT_EQ(d.stop(), 0);
   }
@@ -1205,7 +1189,7 @@ long maxRssOver(pid_t pid, std::chrono::milliseconds window) {
   auto until = std::chrono::steady_clock::now() + window;
   while (std::chrono::steady_clock::now() < until) {
     rss_max = std::max(rss_max, vmKib(pid, "VmRSS"));
-    std::this_thread::sleep_for(50ms);
+    std::this_thread::sleep_for(50ms);  // a measuring window: one RSS sample every 50 ms
   }
   return rss_max;
 }
@@ -1346,17 +1330,17 @@ class DemoBackend {
         execl(DETOUR_DEMO_BACKEND, DETOUR_DEMO_BACKEND, std::to_string(port).c_str(), nullptr);
         _exit(127);
       }
-      auto deadline = std::chrono::steady_clock::now() + 5s;
-      while (std::chrono::steady_clock::now() < deadline) {
-        if (canConnect(port)) {
-          port_ = port;
-          break;
-        }
-        if (waitpid(pid_, nullptr, WNOHANG) == pid_) {  // the port was taken meanwhile
-          pid_ = -1;
-          break;
-        }
-        std::this_thread::sleep_for(10ms);
+      bool listening = false, exited = false;
+      waitUntil([&] {
+        listening = canConnect(port);
+        // Exited: the port was taken meanwhile.
+        if (!listening) exited = waitpid(pid_, nullptr, WNOHANG) == pid_;
+        return listening || exited;
+      }, 5s);
+      if (listening) {
+        port_ = port;
+      } else if (exited) {
+        pid_ = -1;
       }
     }
   }

@@ -21,6 +21,7 @@
 #include "support/detour_process.h"
 #include "support/fake_backend.h"
 #include "support/raw_client.h"
+#include "support/wait.h"
 
 namespace detour::test {
 namespace {
@@ -37,16 +38,6 @@ size_t countOf(const std::string& hay, const std::string& needle) {
   size_t n = 0;
   for (size_t at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) ++n;
   return n;
-}
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
 }
 
 std::string configWith(const std::string& backend, const std::string& target,
@@ -154,14 +145,14 @@ TEST(Reload, FiftyReloadsUnderLoadFailNoRequest) {
     d.signal(SIGHUP);
     if (is_bad) {
       ++invalid;
-      ASSERT_TRUE(eventually([&] { return countOf(d.stderrText(), "reload failed") == size_t(invalid); }, 5s));
+      ASSERT_TRUE(waitUntil([&] { return countOf(d.stderrText(), "reload failed") == size_t(invalid); }, 5s));
       // A bad file leaves the table as it was: the last valid one (a).
       auto r = httpCall(d.port(), "GET", "/x");
       ASSERT_EQ(r.status, 307) << i;
       ASSERT_EQ(r.header("Location"), "/a") << i;
     } else {
       ++valid;
-      ASSERT_TRUE(eventually([&] { return countOf(d.stderrText(), "reloaded ") == size_t(valid); }, 5s));
+      ASSERT_TRUE(waitUntil([&] { return countOf(d.stderrText(), "reloaded ") == size_t(valid); }, 5s));
       std::lock_guard<std::mutex> lock(mu);
       confirmed = signalled;
     }
@@ -173,7 +164,7 @@ TEST(Reload, FiftyReloadsUnderLoadFailNoRequest) {
   // The last reload (i = 49, valid: a) stands; one more bad file changes nothing.
   d.dir().write("detour.yaml", bad);
   d.signal(SIGHUP);
-  ASSERT_TRUE(eventually([&] { return countOf(d.stderrText(), "reload failed") == size_t(invalid + 1); }, 5s));
+  ASSERT_TRUE(waitUntil([&] { return countOf(d.stderrText(), "reload failed") == size_t(invalid + 1); }, 5s));
   auto r = httpCall(d.port(), "GET", "/x");
   EXPECT_EQ(r.header("Location"), "/a");
   EXPECT_NE(d.stderrText().find("no_such_flag"), std::string::npos);
@@ -229,12 +220,12 @@ TEST(Reload, ActivityInTheConfigFolderDoesNotDelayTheWatch) {
   std::thread noise([&] {
     for (int i = 0; i < 1000 && !stop; ++i) {  // every 10 ms for up to 10 s
       std::ofstream(dir.path() + "/access.log", std::ios::app) << "line " << i << "\n";
-      std::this_thread::sleep_for(10ms);
+      std::this_thread::sleep_for(10ms);  // simulated activity: a busy file, a line every 10 ms
     }
   });
   // The noise alone, for longer than the maximum debounce delay (1 s): it must not even wake
   // the watch (which would log "content unchanged" at debug level).
-  std::this_thread::sleep_for(1500ms);
+  std::this_thread::sleep_for(1500ms);  // a negative window: nothing may reload or wake in it
   writeInPlace(path, cfg("/second"));
   bool reloaded = d.waitForStderr("generation 2", 3s);
   stop = true;
@@ -256,7 +247,7 @@ TEST(Reload, AFileThatKeepsChangingIsReloadedWithinTheMaximumDelay) {
   std::thread writer([&] {
     for (int i = 0; i < 100 && !stop; ++i) {  // up to 5 s
       writeInPlace(path, configWith(backend.address(), "/second") + "# edit " + std::to_string(i) + "\n");
-      std::this_thread::sleep_for(50ms);
+      std::this_thread::sleep_for(50ms);  // simulated activity: an edit every 50 ms
     }
   });
   // While the writer still writes (5 s). A reload may catch the file between truncate and
@@ -328,7 +319,7 @@ TEST(Reload, ListenersAddedAndRemoved) {
   d.dir().write("detour.yaml", configWith(backend.address(), "/a"));
   d.signal(SIGHUP);
   ASSERT_TRUE(d.waitForStderr("generation 3", 5s));
-  EXPECT_TRUE(eventually([&] { return !call2(ports[1]); }, 3s));
+  EXPECT_TRUE(waitUntil([&] { return !call2(ports[1]); }, 3s));
   EXPECT_EQ(d.readPorts().size(), 1u);
 }
 
@@ -343,7 +334,7 @@ TEST(Drain, AnUploadInFlightCompletesAndTheProcessExitsZero) {
   const size_t total = 4 << 20;
   ASSERT_TRUE(c.send("POST /sink HTTP/1.1\r\nHost: h\r\nContent-Length: " + std::to_string(total) +
                      "\r\n\r\n" + std::string(total / 2, 'u')));
-  ASSERT_TRUE(eventually([&] { return backend.connections() > 0; }, 5s));
+  ASSERT_TRUE(waitUntil([&] { return backend.connections() > 0; }, 5s));
   d.signal(SIGTERM);
   ASSERT_TRUE(d.waitForStderr("draining", 5s));
   EXPECT_EQ(httpCall(d.adminPort(), "GET", "/readyz").status, 503);
@@ -468,14 +459,14 @@ TEST(Logs, Sigusr1ReopensARenamedAccessLog) {
     ss << in.rdbuf();
     return ss.str().find(needle) != std::string::npos;
   };
-  ASSERT_TRUE(eventually([&] { return contains(path, "/x?before"); }, 5s));
+  ASSERT_TRUE(waitUntil([&] { return contains(path, "/x?before"); }, 5s));
   std::filesystem::rename(path, path + ".1");  // what logrotate does
   httpCall(d.port(), "GET", "/x?between");    // still goes to the renamed file
-  ASSERT_TRUE(eventually([&] { return contains(path + ".1", "/x?between"); }, 5s));
+  ASSERT_TRUE(waitUntil([&] { return contains(path + ".1", "/x?between"); }, 5s));
   d.signal(SIGUSR1);
   ASSERT_TRUE(d.waitForStderr("log files reopened", 5s));
   httpCall(d.port(), "GET", "/x?after");
-  ASSERT_TRUE(eventually([&] { return contains(path, "/x?after"); }, 5s));
+  ASSERT_TRUE(waitUntil([&] { return contains(path, "/x?after"); }, 5s));
   EXPECT_FALSE(contains(path + ".1", "/x?after"));
   EXPECT_TRUE(contains(path, "\"GET /x?after HTTP/1.1\" 307"));
 }

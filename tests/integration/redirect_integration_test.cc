@@ -10,6 +10,7 @@
 #include "support/detour_process.h"
 #include "support/fake_backend.h"
 #include "support/raw_client.h"
+#include "support/wait.h"
 
 namespace detour::test {
 namespace {
@@ -582,10 +583,7 @@ TEST_F(BodyLimitTest, ChunkedBodyGrowingPastTheLimitGets413AndTheConnectionClose
   ASSERT_TRUE(c.send("POST /app/upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
                      "3c\r\n" + std::string(60, 'a') + "\r\n"));
   // The first 60 bytes are within the limit and already on their way to the backend.
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (backend_.bytesReceived() < 60 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(10ms);  // polling a condition, with a deadline
-  }
+  waitUntil([&] { return backend_.bytesReceived() >= 60; }, 5s);
   ASSERT_GE(backend_.bytesReceived(), 60u);
   ASSERT_TRUE(c.send("3c\r\n" + std::string(60, 'b') + "\r\n0\r\n\r\n"));
   std::string raw = c.readAll();

@@ -21,6 +21,7 @@
 #include "support/detour_process.h"
 #include "support/fake_backend.h"
 #include "support/raw_client.h"
+#include "support/wait.h"
 
 namespace detour::test {
 namespace {
@@ -230,17 +231,12 @@ TEST(SlowClients, RunningOutOfDescriptorsPausesAcceptingAndRecovers) {
   }
   ASSERT_TRUE(d.waitForStderr("pausing accepts", 5s)) << d.stderrText();
   double cpu_before = cpuSeconds(d.pid());
-  std::this_thread::sleep_for(1s);
+  std::this_thread::sleep_for(1s);  // a measuring window: the CPU spent while accepts pause
   double cpu_spent = cpuSeconds(d.pid()) - cpu_before;
   EXPECT_LT(cpu_spent, 0.3) << "accept loop spinning";
   for (int fd : flood) close(fd);
   // Recovered: a new client is served.
-  bool served = false;
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!served && std::chrono::steady_clock::now() < deadline) {
-    served = httpCall(d.port(), "GET", "/status").status == 200;
-    if (!served) std::this_thread::sleep_for(50ms);
-  }
+  bool served = waitUntil([&] { return httpCall(d.port(), "GET", "/status").status == 200; }, 10s);
   EXPECT_TRUE(served);
   EXPECT_EQ(d.stop(), 0);
 }
@@ -263,15 +259,11 @@ TEST(SlowClients, AClientThatNeverReadsIsDroppedAndItsUpstreamReleased) {
   };
   ASSERT_TRUE(b.waitForRequests(1, 5s));
   EXPECT_EQ(open_conns(), 1);
-  auto deadline = std::chrono::steady_clock::now() + 10s;
   int open = 1;
-  while (std::chrono::steady_clock::now() < deadline && (open = open_conns()) != 0)
-    std::this_thread::sleep_for(50ms);
+  waitUntil([&] { return (open = open_conns()) == 0; }, 10s);
   EXPECT_EQ(open, 0);  // the admin API's own connections are not counted
   // ...and the backend's connection is closed too: its send loop ends.
-  deadline = std::chrono::steady_clock::now() + 5s;
-  while (std::chrono::steady_clock::now() < deadline && b.openConnections() != 0)
-    std::this_thread::sleep_for(50ms);
+  waitUntil([&] { return b.openConnections() == 0; }, 5s);
   EXPECT_EQ(b.openConnections(), 0u);
   close(fd);
   EXPECT_EQ(d.stop(), 0);

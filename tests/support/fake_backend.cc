@@ -263,6 +263,7 @@ void FakeBackend::serve(int fd, int conn_id) {
         std::string part = rd.take(step);
         got += part.size();
         if (!sink) req.body += part;
+        // Simulated slow behaviour: /slow-read takes 4 KiB every `ms`.
         if (slow_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms));
       }
       if (sink) req.body = std::to_string(got);
@@ -280,7 +281,7 @@ void FakeBackend::serve(int fd, int conn_id) {
     cv_.notify_all();
     std::string resp;
     if (startsWith(t, "/stall")) {
-      while (!stopping_) std::this_thread::sleep_for(20ms);
+      while (!stopping_) std::this_thread::sleep_for(20ms);  // simulated: never answers
       break;
     } else if (startsWith(t, "/sink")) {
       resp = "HTTP/1.1 200 OK\r\n" + tag + "Content-Length: " + std::to_string(req.body.size()) +
@@ -330,6 +331,7 @@ void FakeBackend::serve(int fd, int conn_id) {
     } else if (startsWith(t, "/delay")) {
       auto until = std::chrono::steady_clock::now() +
                    std::chrono::milliseconds(atoi(queryValue(t, "ms").c_str()));
+      // Simulated slow behaviour: the answer comes `ms` late.
       while (!stopping_ && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(5ms);
       resp = "HTTP/1.1 200 OK\r\n" + tag + "Content-Length: 7\r\n\r\ndelayed";
     } else if (startsWith(t, "/bad-chunk")) {
@@ -355,7 +357,7 @@ void FakeBackend::serve(int fd, int conn_id) {
       bool sent_all = true;
       for (int i = 0; i < 200 && !stopping_ && sent_all; ++i) {
         sent_all = sendAll(fd, "t");
-        std::this_thread::sleep_for(10ms);
+        std::this_thread::sleep_for(10ms);  // simulated slow behaviour: a byte every 10 ms
       }
       if (!sent_all) break;
       continue;
@@ -373,6 +375,7 @@ void FakeBackend::serve(int fd, int conn_id) {
       // with a short keep-alive timeout do).
       auto until = std::chrono::steady_clock::now() +
                    std::chrono::milliseconds(atoi(queryValue(t, "ms").c_str()));
+      // Simulated slow behaviour: the answer comes `ms` late.
       while (!stopping_ && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(5ms);
       sendAll(fd, "HTTP/1.1 200 OK\r\n" + tag + "Content-Length: 2\r\n\r\nok");
       break;

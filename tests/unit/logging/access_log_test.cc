@@ -15,6 +15,7 @@
 
 #include "logging/access_log_writer.h"
 #include "logging/access_record_codec.h"
+#include "support/wait.h"
 
 namespace detour {
 namespace {
@@ -173,10 +174,7 @@ TEST_F(AccessLogTest, LinesAppearWithoutAFlushWithinTheFlushInterval) {
   std::string path = dir_ + "/access.log";
   auto log = fileLog(path, AccessLogFormat::kCombined);
   log->write(redirectRecord());
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (lines(path).empty() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(10ms);
-  }
+  test::waitUntil([&] { return !lines(path).empty(); }, 5s);
   ASSERT_EQ(lines(path), std::vector<std::string>{AccessLog::formatCombined(redirectRecord())});
 }
 
